@@ -1,0 +1,88 @@
+"""The application factory: ``create_app(config)`` composes the enabled components."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from trust import SIGNATURE_ALGORITHMS
+
+from .config import Config
+from .hub import Hub
+from .i18n import current_language, translate
+
+__all__ = ["create_app", "hub_of"]
+
+MAX_BODY = 32 * 1024 * 1024  # refuse larger requests before parsing (413)
+
+
+def hub_of(app: Flask) -> Hub:
+    return app.extensions["govtrust"]  # type: ignore[no-any-return]
+
+
+def _secret_key(config: Config) -> str:
+    path = config.data_dir / "flask-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(config),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        TESTING=config.testing,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.base_url.startswith("https://"),
+    )
+    app.extensions["govtrust"] = hub or Hub(config)
+    app.jinja_env.globals.update(_=translate, lang=current_language)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        h = response.headers
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'self'",
+        )
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        lang = request.args.get("lang")
+        if lang in ("zh", "en"):
+            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        wants_json = request.accept_mimetypes.best == "application/json" or request.path.startswith(
+            ("/api/", "/.well-known/", "/log/")
+        )
+        if wants_json:
+            body = {"error": exc.name.lower().replace(" ", "_"), "error_description": exc.description}
+            return jsonify(body), exc.code
+        page = render_template("error.html", code=exc.code, description=exc.description)
+        return make_response(page, exc.code)
+
+    @app.get("/")
+    def landing() -> str:
+        return render_template("index.html")
+
+    @app.get("/algorithms")
+    def algorithms() -> str:
+        return render_template("algorithms.html", algorithms=SIGNATURE_ALGORITHMS)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify(status="ok")
+
+    return app

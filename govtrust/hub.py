@@ -1,0 +1,92 @@
+"""The hub's service container: one per process, built from a :class:`Config`.
+
+Holds no per-request state: everything that must be shared between workers
+lives in the database (or Redis when configured).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+from typing import Final
+
+from keys import KeyPurpose, KeyState, KeyStore, MasterKey, SoftwareCustody
+from keys._custody import Custody
+
+from .config import Config
+from .db import Database, utcnow
+from .migrate import upgrade
+
+__all__ = ["Hub", "HUB_KEYS"]
+
+log = logging.getLogger(__name__)
+
+# The hub's own keys, created by ``govtrust init`` when missing.
+HUB_KEYS: Final[tuple[tuple[KeyPurpose, str], ...]] = (
+    (KeyPurpose.ID_TOKEN, "RS256"),
+    (KeyPurpose.ID_TOKEN, "ES256"),
+    (KeyPurpose.ID_TOKEN, "SM2"),
+    (KeyPurpose.ACCESS_TOKEN, "ES256"),
+    (KeyPurpose.TRUST_LIST, "SM2"),
+    (KeyPurpose.TRUST_LIST, "ES256"),
+    (KeyPurpose.LOG, "EdDSA"),
+)
+
+
+class Hub:
+    """Database, key store and (as they arrive) the other services."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        create_master_key: bool = False,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.database_url)
+        self.master_key = MasterKey.load(
+            config.master_key, config.master_key_file, create=create_master_key
+        )
+
+    @cached_property
+    def hsm(self) -> Custody | None:
+        if not self.config.pkcs11_module:
+            return None
+        from keys._pkcs11 import Pkcs11Custody
+
+        return Pkcs11Custody(
+            self.config.pkcs11_module, self.config.pkcs11_token, self.config.pkcs11_pin or ""
+        )
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        return KeyStore(
+            self.db,
+            software=SoftwareCustody(self.master_key),
+            hsm=self.hsm,
+            clock=self.clock,
+        )
+
+    def migrate(self) -> None:
+        upgrade(self.db.engine)
+
+    def ensure_hub_keys(self) -> list[str]:
+        """Create any missing hub key; returns the new kids (idempotent)."""
+        created = []
+        for purpose, alg in HUB_KEYS:
+            active = [
+                k
+                for k in self.keys.list(purpose=purpose, owner="hub", states=(KeyState.ACTIVE,))
+                if k.algorithm.name == alg
+            ]
+            if not active:
+                created.append(self.keys.generate(purpose, alg, label=f"hub {purpose} {alg}").kid)
+        return created
+
+    def close(self) -> None:
+        self.db.dispose()

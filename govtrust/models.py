@@ -1,0 +1,7 @@
+"""Imports every package's models so that ``Base.metadata`` is complete
+(for Alembic and for tests). Add a line per package that owns tables."""
+
+from govtrust.db import Base
+from keys import models as _keys_models  # noqa: F401
+
+__all__ = ["Base"]

@@ -1,0 +1,1 @@
+"""idp — see DESIGN.md; grows with its issue."""

@@ -1,0 +1,1 @@
+"""license_wallet — see DESIGN.md; grows with its issue."""

@@ -1,0 +1,1 @@
+"""seal_service — see DESIGN.md; grows with its issue."""

@@ -1,0 +1,1 @@
+"""verifier — see DESIGN.md; grows with its issue."""
