@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, abort, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from trust import SIGNATURE_ALGORITHMS
@@ -45,6 +45,14 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     )
     app.extensions["govtrust"] = hub or Hub(config)
     app.jinja_env.globals.update(_=translate, lang=current_language)
+
+    @app.before_request
+    def refuse_oversized() -> None:
+        # Refuse by declared length before routing or parsing; Werkzeug still caps
+        # streamed bodies without a length at MAX_CONTENT_LENGTH while reading.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if request.content_length is not None and request.content_length > limit:
+            abort(413)
 
     @app.after_request
     def security_headers(response: Response) -> Response:
