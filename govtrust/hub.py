@@ -18,6 +18,7 @@ from keys._custody import Custody
 from .config import Config
 from .db import Database, utcnow
 from .migrate import upgrade
+from .registry import Registry
 
 __all__ = ["Hub", "HUB_KEYS"]
 
@@ -71,6 +72,10 @@ class Hub:
             hsm=self.hsm,
             clock=self.clock,
         )
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self.db, clock=self.clock)
 
     def migrate(self) -> None:
         upgrade(self.db.engine)

@@ -2,6 +2,7 @@
 (for Alembic and for tests). Add a line per package that owns tables."""
 
 from govtrust.db import Base
+from govtrust.registry import models as _registry_models  # noqa: F401
 from keys import models as _keys_models  # noqa: F401
 
 __all__ = ["Base"]

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from trust.identifiers import seed_participants
+
 from ._common import echo_json, get_hub, typed_errors
 
 
@@ -19,8 +21,10 @@ def init(ctx: click.Context, demo: bool) -> None:
     hub = get_hub(ctx, create_master_key=True)
     hub.migrate()
     created = hub.ensure_hub_keys()
+    participants = hub.registry.seed(seed_participants())
     summary: dict[str, object] = {"database": hub.db.engine.url.render_as_string(hide_password=True),
-                                  "hub_keys_created": created}
+                                  "hub_keys_created": created,
+                                  "participants_created": len(participants)}
     if demo:
         from govtrust.demo import seed_demo
 
