@@ -81,6 +81,10 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
         page = render_template("error.html", code=exc.code, description=exc.description)
         return make_response(page, exc.code)
 
+    from .admin.views import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+
     @app.get("/")
     def landing() -> str:
         return render_template("index.html")
