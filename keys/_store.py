@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from govtrust.db import Database, utcnow
+from govtrust.events import EventLog
 from trust import (
     KeyNotFound,
     KeyPurposeError,
@@ -32,10 +34,8 @@ from ._custody import Custody, SoftwareCustody, StoredKey
 from ._types import ALLOWED_ALGORITHMS, HUB, KeyInfo, KeyPurpose, KeyState
 from .models import KeyRecord
 
-__all__ = ["KeyStore", "KeyEventSink"]
+__all__ = ["KeyStore"]
 
-KeyEventSink = Callable[[str, dict[str, object]], None]
-"""Called with (event kind, details) for every lifecycle change (transparency log)."""
 
 _KID_LENGTH = 22  # 132 bits of the RFC 7638 thumbprint
 
@@ -58,7 +58,7 @@ class KeyStore:
         software: SoftwareCustody,
         hsm: Custody | None = None,
         clock: Callable[[], datetime] = utcnow,
-        on_event: KeyEventSink | None = None,
+        log: EventLog | None = None,
     ) -> None:
         self._db = db
         self._backends: dict[str, Custody] = {software.backend: software}
@@ -66,7 +66,7 @@ class KeyStore:
             self._backends[hsm.backend] = hsm
         self._software = software
         self._clock = clock
-        self._on_event = on_event
+        self._log = log
         self._signers: dict[str, Signer] = {}
         self._lock = threading.Lock()
 
@@ -145,13 +145,15 @@ class KeyStore:
         try:
             with self._db.write() as session:
                 session.add(record)
+                session.flush()
+                self._emit(session, "key.generated", kid=kid, purpose=purpose.value,
+                           algorithm=algorithm, owner=owner, backend=backend, state=record.state,
+                           thumbprint=stored.public_key.thumbprint())
         except IntegrityError:
             raise KeyStateError(
                 f"an active {purpose} key for {owner}/{algorithm} already exists; use rotate",
                 code="key_conflict",
             ) from None
-        self._emit("key.generated", kid=kid, purpose=purpose.value, algorithm=algorithm,
-                   owner=owner, backend=backend, state=record.state)
         return self._info(record)
 
     # ------------------------------------------------------------------ lifecycle
@@ -197,13 +199,12 @@ class KeyStore:
                     .where(KeyRecord.kid == new.kid, KeyRecord.state == KeyState.PENDING.value)
                     .values(state=KeyState.ACTIVE.value, activated_at=now)
                 )
+                self._emit(session, "key.rotated", kid=new.kid, purpose=purpose.value,
+                           owner=owner, algorithm=alg.name,
+                           retiring=[rec.kid for rec in old],
+                           verify_until=(now + overlap).isoformat())
         except IntegrityError:
             raise KeyStateError("concurrent rotation", code="key_conflict") from None
-        for rec in old:
-            self._emit("key.retiring", kid=rec.kid, purpose=purpose.value, owner=owner,
-                       verify_until=(now + overlap).isoformat(), replaced_by=new.kid)
-        self._emit("key.rotated", kid=new.kid, purpose=purpose.value, owner=owner,
-                   algorithm=alg.name)
         return self.get(new.kid)
 
     def retire_due(self) -> list[str]:
@@ -218,10 +219,11 @@ class KeyStore:
             for rec in due:
                 rec.state = KeyState.RETIRED.value
                 rec.retired_at = now
+                self._emit(session, "key.retired", kid=rec.kid, purpose=rec.purpose,
+                           owner=rec.owner)
             kids = [rec.kid for rec in due]
         for kid in kids:
             self._forget(kid)
-            self._emit("key.retired", kid=kid)
         return kids
 
     def retire(self, kid: str) -> KeyInfo:
@@ -233,9 +235,9 @@ class KeyStore:
                 raise KeyNotFound(kid)
             rec.state = KeyState.RETIRED.value
             rec.retired_at = now
+            self._emit(session, "key.retired", kid=kid, purpose=rec.purpose, owner=rec.owner)
             info = self._info(rec)
         self._forget(kid)
-        self._emit("key.retired", kid=kid)
         return info
 
     def _transition(self, kid: str, src: KeyState, dst: KeyState, **values: object) -> KeyInfo:
@@ -249,7 +251,7 @@ class KeyStore:
                 if session.get(KeyRecord, kid) is None:
                     raise KeyNotFound(kid)
                 raise KeyStateError(f"key {kid} is not {src}")
-        self._emit(f"key.{dst.value}", kid=kid)
+            self._emit(session, f"key.{dst.value}", kid=kid)
         return self.get(kid)
 
     # ------------------------------------------------------------------ use
@@ -392,6 +394,6 @@ class KeyStore:
             retired_at=rec.retired_at,
         )
 
-    def _emit(self, kind: str, **details: object) -> None:
-        if self._on_event is not None:
-            self._on_event(kind, details)
+    def _emit(self, session: Session, kind: str, **details: object) -> None:
+        if self._log is not None:
+            self._log.append(session, kind, details)

@@ -74,18 +74,27 @@ def b64url_decode(text: str) -> bytes:
     if not isinstance(text, str) or "=" in text:
         raise MalformedInput("expected unpadded base64url text")
     try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (ValueError, TypeError):
         raise MalformedInput("invalid base64url") from None
+    # b64decode maps the altchars but still accepts '+' and '/', and ignores non-zero
+    # trailing bits: only the canonical spelling is base64url (no malleable encodings).
+    if b64url(data) != text:
+        raise MalformedInput("non-canonical base64url")
+    return data
 
 
 def _pem_to_der(data: bytes) -> tuple[bytes, str | None]:
     if asn1_pem.detect(data):
         try:
-            label, _, der = asn1_pem.unarmor(data)
+            # Skip parameter blocks: `openssl ecparam -genkey` writes "EC PARAMETERS"
+            # before the key; such blocks never hold key material.
+            for label, _, der in asn1_pem.unarmor(data, multiple=True):
+                if not label.endswith(" PARAMETERS"):
+                    return der, label
         except ValueError:
             raise InvalidKey("invalid PEM") from None
-        return der, label
+        raise InvalidKey("no key in PEM")
     return data, None
 
 
@@ -565,7 +574,10 @@ def _pkcs8(key: Any, password: bytes | None) -> bytes:
 
 def generate_private_key(family: KeyFamily | str, *, rsa_bits: int = 3072) -> PrivateKey:
     """Generate a fresh key of ``family`` with the native CSPRNG."""
-    fam = KeyFamily(family)
+    try:
+        fam = KeyFamily(family)
+    except ValueError:
+        raise UnsupportedAlgorithm(f"unknown key family {family!r}") from None
     if fam is KeyFamily.SM2:
         return _SM2PrivateKey(ts_ec.generate_private_key(ts_ec.SM2()))
     if fam in _EC_CURVES:
@@ -674,7 +686,8 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
                 )
         except (ValueError, TypeError, KeyError):
             sm2 = False
-    if sm2 or label == "ENCRYPTED PRIVATE KEY":
+    # Encrypted PKCS#8 (PEM label, or DER with a password) may hold SM2 (PBES2/SM4-CBC).
+    if sm2 or label == "ENCRYPTED PRIVATE KEY" or (label is None and password is not None):
         try:
             key = ts_serialization.load_der_private_key(der, password)
             if isinstance(key, ts_ec.EllipticCurvePrivateKey):

@@ -62,6 +62,10 @@ def aead_encrypt(alg: str, key: bytes, plaintext: bytes, aad: bytes) -> bytes:
 
 def aead_decrypt(alg: str, key: bytes, blob: bytes, aad: bytes) -> bytes:
     """Inverse of :func:`aead_encrypt`; raises :class:`MalformedInput` if tampered."""
+    if alg not in AEAD_ALGORITHMS:
+        raise UnsupportedAlgorithm(f"unknown AEAD {alg!r}")
+    if len(key) != (32 if alg == "AES-256-GCM" else 16):
+        raise MalformedInput(f"{alg} needs a {32 if alg == 'AES-256-GCM' else 16}-byte key")
     if len(blob) < _NONCE + _TAG:
         raise MalformedInput("ciphertext too short")
     nonce, body = blob[:_NONCE], blob[_NONCE:]

@@ -5,8 +5,9 @@ RFC 7518 §3.4, COSE RFC 9053 §2.1).
 Signers emit only canonical DER or exact-width raw. Verifiers accept what real
 Chinese seal files contain — raw r‖s and non-minimal DER (long-form lengths,
 redundant leading zero octets) — and re-encode canonically before the native
-library sees the signature. Negative or zero integers, values ≥ n, trailing
-bytes and truncated structures are refused.
+library sees the signature. :func:`decode_der_rs` refuses negative integers,
+trailing bytes and truncated structures; :func:`decode_rs` also refuses zero
+and values ≥ n.
 """
 
 from __future__ import annotations
