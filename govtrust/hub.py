@@ -12,13 +12,14 @@ from datetime import datetime
 from functools import cached_property
 from typing import Final
 
-from keys import KeyPurpose, KeyState, KeyStore, MasterKey, SoftwareCustody
+from keys import KeyPurpose, KeyState, KeyStore, MasterKey, MasterKeyError, SoftwareCustody
 from keys._custody import Custody
 
 from .config import Config
 from .db import Database, utcnow
 from .migrate import upgrade
 from .registry import Registry
+from .tlog_store import TransparencyLog, log_origin
 
 __all__ = ["Hub", "HUB_KEYS"]
 
@@ -58,6 +59,10 @@ class Hub:
     def hsm(self) -> Custody | None:
         if not self.config.pkcs11_module:
             return None
+        if not self.config.pkcs11_pin:
+            raise MasterKeyError(
+                "GOVTRUST_PKCS11_MODULE is set but GOVTRUST_PKCS11_PIN is not", code="config"
+            )
         from keys._pkcs11 import Pkcs11Custody
 
         return Pkcs11Custody(
@@ -76,6 +81,16 @@ class Hub:
     @cached_property
     def registry(self) -> Registry:
         return Registry(self.db, clock=self.clock)
+
+    @cached_property
+    def log(self) -> TransparencyLog:
+        """The transparency log; checkpoints are signed with the active ``log`` key."""
+        return TransparencyLog(
+            self.db,
+            origin=log_origin(self.config.base_url),
+            signer=lambda: self.keys.signer(KeyPurpose.LOG),
+            clock=self.clock,
+        )
 
     def migrate(self) -> None:
         upgrade(self.db.engine)

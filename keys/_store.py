@@ -7,6 +7,7 @@ purpose P" and get a :class:`trust.Signer`.
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -94,7 +95,12 @@ class KeyStore:
             context=lambda pub: _context(_kid(pub), purpose, alg.name, owner),
         )
         kid = _kid(stored.public_key)
-        return self._insert(kid, purpose, alg.name, owner, backend, stored, activate, label)
+        try:
+            return self._insert(kid, purpose, alg.name, owner, backend, stored, activate, label)
+        except BaseException:
+            if stored.blob is None:  # a token key nobody will ever reference
+                custody.destroy(stored.ref)
+            raise
 
     def import_private_key(
         self,
@@ -222,8 +228,10 @@ class KeyStore:
                 self._emit(session, "key.retired", kid=rec.kid, purpose=rec.purpose,
                            owner=rec.owner)
             kids = [rec.kid for rec in due]
+            refs = [(rec.backend, rec.external_ref) for rec in due]
         for kid in kids:
             self._forget(kid)
+        self._destroy(refs)
         return kids
 
     def retire(self, kid: str) -> KeyInfo:
@@ -237,8 +245,17 @@ class KeyStore:
             rec.retired_at = now
             self._emit(session, "key.retired", kid=kid, purpose=rec.purpose, owner=rec.owner)
             info = self._info(rec)
+            refs = [(rec.backend, rec.external_ref)]
         self._forget(kid)
+        self._destroy(refs)
         return info
+
+    def _destroy(self, refs: Iterable[tuple[str, str | None]]) -> None:
+        """Retired keys never sign again: destroy token-held private keys (the
+        public key stays in the record for verification history)."""
+        for backend, ref in refs:
+            if ref is not None and backend in self._backends:
+                self._backends[backend].destroy(ref)
 
     def _transition(self, kid: str, src: KeyState, dst: KeyState, **values: object) -> KeyInfo:
         with self._db.write() as session:
@@ -351,7 +368,9 @@ class KeyStore:
                 stmt = stmt.where(KeyRecord.state.in_([KeyState(s).value for s in states]))
             return [self._info(r) for r in session.scalars(stmt).all()]
 
-    def jwks(self, purpose: KeyPurpose | str, *, owner: str = HUB) -> dict[str, list[dict[str, object]]]:
+    def jwks(
+        self, purpose: KeyPurpose | str, *, owner: str = HUB
+    ) -> dict[str, builtins.list[dict[str, object]]]:
         """Published keys: active and retiring (until their overlap ends)."""
         now = self._clock()
         keys = [
