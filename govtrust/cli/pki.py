@@ -93,22 +93,39 @@ def group() -> None:
 @click.option("--alg", required=True, type=click.Choice(ALG_NAMES, case_sensitive=False))
 @click.option("--subject", required=True, help='RFC 4514 name, e.g. "CN=…根 CA,O=…,C=CN".')
 @click.option("--days", type=int, default=3650, show_default=True)
-@click.option("--path-length", type=click.IntRange(min=0), default=None,
-              help="pathLenConstraint (default: none).")
-@click.option("--rsa-bits", type=click.Choice(["2048", "3072", "4096"]), default="3072",
-              show_default=True)
+@click.option(
+    "--path-length",
+    type=click.IntRange(min=0),
+    default=None,
+    help="pathLenConstraint (default: none).",
+)
+@click.option(
+    "--rsa-bits", type=click.Choice(["2048", "3072", "4096"]), default="3072", show_default=True
+)
 @click.option("--key-out", required=True, type=_FILE, help="New private key (PEM, mode 0600).")
 @click.option("--cert-out", required=True, type=_FILE)
 @typed_errors
-def root(alg: str, subject: str, days: int, path_length: int | None, rsa_bits: str,
-         key_out: Path, cert_out: Path) -> None:
+def root(
+    alg: str,
+    subject: str,
+    days: int,
+    path_length: int | None,
+    rsa_bits: str,
+    key_out: Path,
+    cert_out: Path,
+) -> None:
     """Generate a key and a self-signed root CA certificate."""
     algorithm = signature_algorithm(alg)
     _refuse_existing(key_out)
     not_before, not_after = _validity(days)
     key = generate_private_key(algorithm.family, rsa_bits=int(rsa_bits))
-    cert = issue_root(key.signer(algorithm), subject, not_before=not_before,
-                      not_after=not_after, path_length=path_length)
+    cert = issue_root(
+        key.signer(algorithm),
+        subject,
+        not_before=not_before,
+        not_after=not_after,
+        path_length=path_length,
+    )
     _write_private_key(key_out, key)
     cert_out.write_bytes(cert.pem())
     click.echo(_summary(cert))
@@ -118,29 +135,62 @@ def root(alg: str, subject: str, days: int, path_length: int | None, rsa_bits: s
 @click.option("--ca-key", required=True, type=_FILE, help="The issuing CA's private key.")
 @click.option("--ca-cert", required=True, type=_FILE, help="The issuing CA's certificate.")
 @click.option("--password-env", metavar="VAR", help="Read the CA key password from this variable.")
-@click.option("--sign-alg", type=click.Choice([*ALG_NAMES, "ES384"], case_sensitive=False),
-              help="Signature algorithm (default: the natural one for the CA key).")
-@click.option("--pub", "pub_path", type=_FILE,
-              help="Subject public key (PEM/DER SubjectPublicKeyInfo or certificate).")
+@click.option(
+    "--sign-alg",
+    type=click.Choice([*ALG_NAMES, "ES384"], case_sensitive=False),
+    help="Signature algorithm (default: the natural one for the CA key).",
+)
+@click.option(
+    "--pub",
+    "pub_path",
+    type=_FILE,
+    help="Subject public key (PEM/DER SubjectPublicKeyInfo or certificate).",
+)
 @click.option("--key-out", type=_FILE, help="Generate the subject key here (PEM, mode 0600).")
-@click.option("--alg", type=click.Choice(ALG_NAMES, case_sensitive=False),
-              help="Algorithm of the generated subject key (with --key-out).")
-@click.option("--rsa-bits", type=click.Choice(["2048", "3072", "4096"]), default="3072",
-              show_default=True)
+@click.option(
+    "--alg",
+    type=click.Choice(ALG_NAMES, case_sensitive=False),
+    help="Algorithm of the generated subject key (with --key-out).",
+)
+@click.option(
+    "--rsa-bits", type=click.Choice(["2048", "3072", "4096"]), default="3072", show_default=True
+)
 @click.option("--subject", required=True, help="RFC 4514 name of the subject.")
-@click.option("--purpose", required=True, type=click.Choice(["ca", *PURPOSES]),
-              help="ca for an intermediate CA, else the end-entity key purpose.")
-@click.option("--path-length", type=click.IntRange(min=0), default=0, show_default=True,
-              help="pathLenConstraint of a new CA (--purpose ca).")
+@click.option(
+    "--purpose",
+    required=True,
+    type=click.Choice(["ca", *PURPOSES]),
+    help="ca for an intermediate CA, else the end-entity key purpose.",
+)
+@click.option(
+    "--path-length",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="pathLenConstraint of a new CA (--purpose ca).",
+)
 @click.option("--dns", "dns_names", multiple=True, help="subjectAltName DNS name (repeatable).")
 @click.option("--uri", "uris", multiple=True, help="subjectAltName URI (repeatable).")
 @click.option("--days", type=int, default=365, show_default=True)
 @click.option("--cert-out", required=True, type=_FILE)
 @typed_errors
-def issue(ca_key: Path, ca_cert: Path, password_env: str | None, sign_alg: str | None,
-          pub_path: Path | None, key_out: Path | None, alg: str | None, rsa_bits: str,
-          subject: str, purpose: str, path_length: int, dns_names: tuple[str, ...],
-          uris: tuple[str, ...], days: int, cert_out: Path) -> None:
+def issue(
+    ca_key: Path,
+    ca_cert: Path,
+    password_env: str | None,
+    sign_alg: str | None,
+    pub_path: Path | None,
+    key_out: Path | None,
+    alg: str | None,
+    rsa_bits: str,
+    subject: str,
+    purpose: str,
+    path_length: int,
+    dns_names: tuple[str, ...],
+    uris: tuple[str, ...],
+    days: int,
+    cert_out: Path,
+) -> None:
     """Issue an intermediate CA or end-entity certificate signed by a CA."""
     if (pub_path is None) == (key_out is None):
         fail("give exactly one of --pub and --key-out", "usage")
@@ -168,12 +218,27 @@ def issue(ca_key: Path, ca_cert: Path, password_env: str | None, sign_alg: str |
 
     not_before, not_after = _validity(days)
     if purpose == "ca":
-        cert = issue_ca(signer, issuer_cert, subject_key, subject, not_before=not_before,
-                        not_after=not_after, path_length=path_length)
+        cert = issue_ca(
+            signer,
+            issuer_cert,
+            subject_key,
+            subject,
+            not_before=not_before,
+            not_after=not_after,
+            path_length=path_length,
+        )
     else:
-        cert = issue_end_entity(signer, issuer_cert, subject_key, subject, purpose=purpose,
-                                not_before=not_before, not_after=not_after,
-                                dns_names=dns_names, uris=uris)
+        cert = issue_end_entity(
+            signer,
+            issuer_cert,
+            subject_key,
+            subject,
+            purpose=purpose,
+            not_before=not_before,
+            not_after=not_after,
+            dns_names=dns_names,
+            uris=uris,
+        )
     if new_key is not None and key_out is not None:
         _write_private_key(key_out, new_key)
     cert_out.write_bytes(cert.pem())
@@ -192,18 +257,39 @@ def _parse_at(value: str | None) -> datetime:
 
 
 @group.command("verify")
-@click.option("--roots", "roots_paths", required=True, multiple=True, type=_FILE,
-              help="Trust anchors (PEM bundle; repeatable).")
-@click.option("--untrusted", "untrusted_paths", multiple=True, type=_FILE,
-              help="Intermediate certificates (PEM bundle; repeatable).")
+@click.option(
+    "--roots",
+    "roots_paths",
+    required=True,
+    multiple=True,
+    type=_FILE,
+    help="Trust anchors (PEM bundle; repeatable).",
+)
+@click.option(
+    "--untrusted",
+    "untrusted_paths",
+    multiple=True,
+    type=_FILE,
+    help="Intermediate certificates (PEM bundle; repeatable).",
+)
 @click.option("--purpose", type=click.Choice(PURPOSES), help="Required key purpose of CERT.")
-@click.option("--at", "at_text", metavar="ISO8601",
-              help="Validate at this instant (default: now; UTC if no offset).")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="ISO8601",
+    help="Validate at this instant (default: now; UTC if no offset).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: verdict, reasons, path.")
 @click.argument("cert_path", metavar="CERT.pem", type=_FILE)
 @typed_errors
-def verify(roots_paths: tuple[Path, ...], untrusted_paths: tuple[Path, ...], purpose: str | None,
-           at_text: str | None, as_json: bool, cert_path: Path) -> None:
+def verify(
+    roots_paths: tuple[Path, ...],
+    untrusted_paths: tuple[Path, ...],
+    purpose: str | None,
+    at_text: str | None,
+    as_json: bool,
+    cert_path: Path,
+) -> None:
     """Validate CERT.pem against the roots; print OK or the error code."""
     at = _parse_at(at_text)
     leaf = load_certificate(cert_path.read_bytes())
@@ -219,11 +305,13 @@ def verify(roots_paths: tuple[Path, ...], untrusted_paths: tuple[Path, ...], pur
             click.echo(f"govtrust: {exc.code}: {exc.message}", err=True)
         raise SystemExit(EXIT_INVALID) from None
     if as_json:
-        echo_json({
-            "verdict": "VALID",
-            "reasons": [],
-            "path": [{"subject": str(c.subject), "sha256": c.fingerprint_sha256} for c in path],
-        })
+        echo_json(
+            {
+                "verdict": "VALID",
+                "reasons": [],
+                "path": [{"subject": str(c.subject), "sha256": c.fingerprint_sha256} for c in path],
+            }
+        )
     else:
         click.echo("OK")
         for depth, cert in enumerate(path):
