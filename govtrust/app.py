@@ -13,6 +13,7 @@ from trust import SIGNATURE_ALGORITHMS
 from .config import Config
 from .hub import Hub
 from .i18n import current_language, translate
+from .views.log import bp as log_bp
 
 __all__ = ["create_app", "hub_of"]
 
@@ -83,7 +84,11 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
 
     from .admin.views import bp as admin_bp
 
+    from .trust_views import bp as trust_bp
+
     app.register_blueprint(admin_bp)
+    app.register_blueprint(trust_bp)
+    app.register_blueprint(log_bp)
 
     @app.get("/")
     def landing() -> str:

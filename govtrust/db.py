@@ -9,12 +9,13 @@ constraints, atomic conditional updates and row locks, never Python memory.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -114,6 +115,15 @@ class Database:
                 conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"
             with Session(bind=conn, expire_on_commit=False) as session, session.begin():
                 yield session
+
+    def serialize(self, session: Session, name: str) -> None:
+        """Serialise writers of ``name`` until this transaction ends: a transaction-scoped
+        advisory lock on PostgreSQL; on SQLite the write transaction already holds the
+        database write lock."""
+        if self.is_sqlite:
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def dispose(self) -> None:
         self.engine.dispose()

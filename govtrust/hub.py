@@ -18,7 +18,9 @@ from keys._custody import Custody
 from .config import Config
 from .db import Database, utcnow
 from .migrate import upgrade
+from .hubpki import HubPki
 from .registry import Registry
+from .trustlist_service import TrustListService
 from .tlog_store import TransparencyLog, log_origin
 
 __all__ = ["Hub", "HUB_KEYS"]
@@ -91,6 +93,15 @@ class Hub:
             signer=lambda: self.keys.signer(KeyPurpose.LOG),
             clock=self.clock,
         )
+
+    @cached_property
+    def pki(self) -> HubPki:
+        return HubPki(self.db, self.keys, clock=self.clock)
+
+    @cached_property
+    def trust_lists(self) -> TrustListService:
+        return TrustListService(self.db, registry=self.registry, keys=self.keys, pki=self.pki,
+                                log=self.log, clock=self.clock)
 
     def migrate(self) -> None:
         upgrade(self.db.engine)

@@ -1,7 +1,9 @@
 """Imports every package's models so that ``Base.metadata`` is complete
 (for Alembic and for tests). Add a line per package that owns tables."""
 
+from govtrust import hubpki as _hubpki  # noqa: F401
 from govtrust import tlog_models as _tlog_models  # noqa: F401
+from govtrust import trustlist_service as _trustlist  # noqa: F401
 from govtrust.admin import models as _admin_models  # noqa: F401
 from govtrust.db import Base
 from govtrust.registry import models as _registry_models  # noqa: F401

@@ -22,13 +22,17 @@ def init(ctx: click.Context, demo: bool) -> None:
     hub.migrate()
     created = hub.ensure_hub_keys()
     participants = hub.registry.seed(seed_participants())
+    certificates = hub.pki.ensure()
     summary: dict[str, object] = {"database": hub.db.engine.url.render_as_string(hide_password=True),
                                   "hub_keys_created": created,
-                                  "participants_created": len(participants)}
+                                  "participants_created": len(participants),
+                                  "certificates_created": certificates}
     if demo:
         from govtrust.demo import seed_demo
 
         summary["demo"] = seed_demo(hub)
+    if created or participants or certificates or demo or hub.trust_lists.latest() is None:
+        summary["trust_list_sequence"] = hub.trust_lists.publish().sequence
     echo_json(summary)
 
 
