@@ -48,7 +48,9 @@ class Config:
         data_dir = Path(self.data_dir)
         object.__setattr__(self, "data_dir", data_dir)
         if not self.database_url:
-            object.__setattr__(self, "database_url", f"sqlite:///{(data_dir / 'govtrust.db').resolve()}")
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{(data_dir / 'govtrust.db').resolve()}"
+            )
         if self.master_key_file is None:
             object.__setattr__(self, "master_key_file", data_dir / "master.key")
         if self.verifier_cache is None:

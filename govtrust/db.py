@@ -72,6 +72,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+
         # Let SQLAlchemy, not pysqlite, decide when transactions begin, so that
         # "BEGIN IMMEDIATE" can take the write lock up front (see Database.write).
         @event.listens_for(engine, "connect")

@@ -27,17 +27,27 @@ from trust.pki import Certificate, issue_ca, issue_end_entity, issue_root, load_
 __all__ = ["HubCertificate", "HubPki", "FAMILIES"]
 
 # (signature algorithm, family, display name)
-FAMILIES: Final = (("SM2", KeyFamily.SM2, "SM2"), ("ES256", KeyFamily.P256, "ECC"),
-                   ("RS256", KeyFamily.RSA, "RSA"))
+FAMILIES: Final = (
+    ("SM2", KeyFamily.SM2, "SM2"),
+    ("ES256", KeyFamily.P256, "ECC"),
+    ("RS256", KeyFamily.RSA, "RSA"),
+)
 ROOT_OWNER: Final = "hub:root"
 CA_OWNER: Final = "hub:ca"
 ORG: Final = "国家政务服务平台"
 _ROOT_LIFE: Final = timedelta(days=20 * 365)
 _CA_LIFE: Final = timedelta(days=10 * 365)
 _EE_LIFE: Final = timedelta(days=2 * 365)
-_PURPOSE_NAMES: Final = {"trust_list": "信任列表签名", "tsa": "时间戳", "log": "透明日志",
-                         "status_list": "状态列表", "id_token": "身份令牌", "seal": "电子印章",
-                         "license": "电子证照", "access_token": "访问令牌"}
+_PURPOSE_NAMES: Final = {
+    "trust_list": "信任列表签名",
+    "tsa": "时间戳",
+    "log": "透明日志",
+    "status_list": "状态列表",
+    "id_token": "身份令牌",
+    "seal": "电子印章",
+    "license": "电子证照",
+    "access_token": "访问令牌",
+}
 
 
 class HubCertificate(Base):
@@ -60,7 +70,9 @@ class HubCertificate(Base):
 class HubPki:
     """Creates and finds the hub's certificates."""
 
-    def __init__(self, db: Database, keys: KeyStore, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, db: Database, keys: KeyStore, *, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self._db = db
         self._keys = keys
         self._clock = clock
@@ -92,8 +104,9 @@ class HubPki:
     def _certs(self, *, role: str | None = None, kid: str | None = None) -> list[Certificate]:
         now = self._clock()
         with self._db.session() as s:
-            stmt = select(HubCertificate).where(HubCertificate.not_after > now,
-                                                HubCertificate.not_before <= now)
+            stmt = select(HubCertificate).where(
+                HubCertificate.not_after > now, HubCertificate.not_before <= now
+            )
             if role is not None:
                 stmt = stmt.where(HubCertificate.role == role)
             if kid is not None:
@@ -107,7 +120,7 @@ class HubPki:
         """Create missing roots, issuing CAs and certificates for the hub's
         trust-list keys (idempotent). Returns the subjects created."""
         created: list[str] = []
-        for alg, family, label in FAMILIES:
+        for alg, _family, label in FAMILIES:
             root_key = self._active_key(KeyPurpose.CA, ROOT_OWNER, alg)
             root = self.certificate_for(root_key)
             if root is None:
@@ -119,11 +132,12 @@ class HubPki:
                     path_length=1,
                 )
                 self._store(root, root_key, "root", "ca", alg)
-                created.append(root.subject)
+                created.append(str(root.subject))
             ca_key = self._active_key(KeyPurpose.CA, CA_OWNER, alg)
             if self.certificate_for(ca_key) is None:
                 ca = issue_ca(
-                    self._keys.signer_for(root_key, KeyPurpose.CA), root,
+                    self._keys.signer_for(root_key, KeyPurpose.CA),
+                    root,
                     self._keys.get(ca_key).public_key,
                     f"CN={ORG} {label} 运营 CA,O={ORG},C=CN",
                     not_before=self._clock() - timedelta(minutes=5),
@@ -131,11 +145,12 @@ class HubPki:
                     path_length=0,
                 )
                 self._store(ca, ca_key, "ca", "ca", alg)
-                created.append(ca.subject)
-        for info in self._keys.list(purpose=KeyPurpose.TRUST_LIST, owner="hub",
-                                    states=(KeyState.ACTIVE,)):
+                created.append(str(ca.subject))
+        for info in self._keys.list(
+            purpose=KeyPurpose.TRUST_LIST, owner="hub", states=(KeyState.ACTIVE,)
+        ):
             if self.certificate_for(info.kid) is None:
-                created.append(self.certify(info.kid).subject)
+                created.append(str(self.certify(info.kid).subject))
         return created
 
     def certify(self, kid: str) -> Certificate:
@@ -146,10 +161,14 @@ class HubPki:
         ca_key = self._active_key(KeyPurpose.CA, CA_OWNER, alg, create=False)
         ca = self.certificate_for(ca_key)
         if ca is None:
-            raise CertificateError(f"no issuing CA for {alg}; run govtrust init", code="cert_missing")
+            raise CertificateError(
+                f"no issuing CA for {alg}; run govtrust init", code="cert_missing"
+            )
         name = _PURPOSE_NAMES.get(info.purpose.value, info.purpose.value)
         cert = issue_end_entity(
-            self._keys.signer_for(ca_key, KeyPurpose.CA), ca, info.public_key,
+            self._keys.signer_for(ca_key, KeyPurpose.CA),
+            ca,
+            info.public_key,
             f"CN={ORG} {name} ({alg} {kid[:8]}),O={ORG},C=CN",
             purpose=info.purpose.value,
             not_before=self._clock() - timedelta(minutes=5),
@@ -168,8 +187,17 @@ class HubPki:
 
     def _store(self, cert: Certificate, kid: str, role: str, purpose: str, alg: str) -> None:
         with self._db.write() as s:
-            s.add(HubCertificate(
-                serial=format(cert.serial, "x"), kid=kid, role=role, purpose=purpose,
-                algorithm=alg, subject=str(cert.subject)[:300], der=cert.der,
-                not_before=cert.not_before, not_after=cert.not_after, created_at=self._clock(),
-            ))
+            s.add(
+                HubCertificate(
+                    serial=format(cert.serial, "x"),
+                    kid=kid,
+                    role=role,
+                    purpose=purpose,
+                    algorithm=alg,
+                    subject=str(cert.subject)[:300],
+                    der=cert.der,
+                    not_before=cert.not_before,
+                    not_after=cert.not_after,
+                    created_at=self._clock(),
+                )
+            )

@@ -37,7 +37,10 @@ def translate(key: str, **params: object) -> str:
 
 register(
     {
-        "site.title": {"zh": "国家政务服务平台 · 信任服务", "en": "National Government Service Platform · Trust Services"},
+        "site.title": {
+            "zh": "国家政务服务平台 · 信任服务",
+            "en": "National Government Service Platform · Trust Services",
+        },
         "site.tagline": {
             "zh": "一次登录、全网通办；电子印章与电子证照全国互认，离线也能核验。",
             "en": "Log in once, recognised everywhere; e-seals and e-licenses accepted nationwide, verifiable offline.",

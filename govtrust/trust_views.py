@@ -30,5 +30,6 @@ def trust_roots() -> Any:
     copy (install media, the operator's bulletin); this copy is for comparison."""
     roots = current_app.extensions["govtrust"].pki.roots()
     body = b"".join(c.pem() for c in roots)
-    return Response(body, mimetype="application/x-pem-file",
-                    headers={"Cache-Control": "public, max-age=3600"})
+    return Response(
+        body, mimetype="application/x-pem-file", headers={"Cache-Control": "public, max-age=3600"}
+    )

@@ -79,17 +79,31 @@ class TrustListService:
             if p.status not in _LISTED:
                 continue
             entry: dict[str, Any] = {
-                "id": p.id, "name_zh": p.name_zh, "name_en": p.name_en, "level": p.level,
-                "status": p.status.value, "roles": list(p.roles),
+                "id": p.id,
+                "name_zh": p.name_zh,
+                "name_en": p.name_en,
+                "level": p.level,
+                "status": p.status.value,
+                "roles": list(p.roles),
                 "license_types": list(p.license_types),
                 "keys": [
-                    {"kid": k.kid, "purpose": k.purpose, "alg": k.algorithm, "jwk": dict(k.jwk),
-                     "x5c": _x5c(k.chain_pem)}
-                    for k in p.keys if k.status == "active"
+                    {
+                        "kid": k.kid,
+                        "purpose": k.purpose,
+                        "alg": k.algorithm,
+                        "jwk": dict(k.jwk),
+                        "x5c": _x5c(k.chain_pem),
+                    }
+                    for k in p.keys
+                    if k.status == "active"
                 ],
             }
-            for name, value in (("division", p.division), ("uscc", p.uscc),
-                                ("parent", p.parent_id), ("status_list", p.status_list_uri)):
+            for name, value in (
+                ("division", p.division),
+                ("uscc", p.uscc),
+                ("parent", p.parent_id),
+                ("status_list", p.status_list_uri),
+            ):
                 if value is not None:
                     entry[name] = value
             out.append(entry)
@@ -97,13 +111,17 @@ class TrustListService:
 
     def _signers(self) -> list[TrustListSigner]:
         signers = []
-        for info in self._keys.list(purpose=KeyPurpose.TRUST_LIST, owner="hub",
-                                    states=(KeyState.ACTIVE,)):
+        for info in self._keys.list(
+            purpose=KeyPurpose.TRUST_LIST, owner="hub", states=(KeyState.ACTIVE,)
+        ):
             if self._pki.certificate_for(info.kid) is None:
                 self._pki.certify(info.kid)
-            signers.append(TrustListSigner(
-                self._keys.signer_for(info.kid, KeyPurpose.TRUST_LIST), self._pki.chain_for(info.kid)
-            ))
+            signers.append(
+                TrustListSigner(
+                    self._keys.signer_for(info.kid, KeyPurpose.TRUST_LIST),
+                    self._pki.chain_for(info.kid),
+                )
+            )
         return signers
 
     def publish(
@@ -121,21 +139,37 @@ class TrustListService:
                     last = s.scalar(select(func.max(TrustListPublication.sequence))) or 0
                     sequence = last + 1
                     payload = build_payload(
-                        sequence=sequence, issuer="hub", issued_at=now,
-                        next_update=now + validity, participants=participants, roots=roots,
+                        sequence=sequence,
+                        issuer="hub",
+                        issued_at=now,
+                        next_update=now + validity,
+                        participants=participants,
+                        roots=roots,
                         announced_roots=announced_roots,
                     )
                     document = sign_trust_list(payload, signers)
                     digest = hashlib.sha256(document).hexdigest()
-                    s.add(TrustListPublication(sequence=sequence, digest=digest,
-                                               document=document, issued_at=now,
-                                               next_update=now + validity))
+                    s.add(
+                        TrustListPublication(
+                            sequence=sequence,
+                            digest=digest,
+                            document=document,
+                            issued_at=now,
+                            next_update=now + validity,
+                        )
+                    )
                     s.flush()  # another instance took this number → IntegrityError → retry
-                    self._log.append(s, "trust_list.published", {
-                        "sequence": sequence, "sha256": digest,
-                        "payload_sha256": hashlib.sha256(payload).hexdigest(),
-                        "participants": len(participants), "issued_at": now.isoformat(),
-                    })
+                    self._log.append(
+                        s,
+                        "trust_list.published",
+                        {
+                            "sequence": sequence,
+                            "sha256": digest,
+                            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+                            "participants": len(participants),
+                            "issued_at": now.isoformat(),
+                        },
+                    )
                 return Published(sequence, digest, document, now, now + validity)
             except IntegrityError:
                 if attempt == 4:

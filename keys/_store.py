@@ -152,9 +152,17 @@ class KeyStore:
             with self._db.write() as session:
                 session.add(record)
                 session.flush()
-                self._emit(session, "key.generated", kid=kid, purpose=purpose.value,
-                           algorithm=algorithm, owner=owner, backend=backend, state=record.state,
-                           thumbprint=stored.public_key.thumbprint())
+                self._emit(
+                    session,
+                    "key.generated",
+                    kid=kid,
+                    purpose=purpose.value,
+                    algorithm=algorithm,
+                    owner=owner,
+                    backend=backend,
+                    state=record.state,
+                    thumbprint=stored.public_key.thumbprint(),
+                )
         except IntegrityError:
             raise KeyStateError(
                 f"an active {purpose} key for {owner}/{algorithm} already exists; use rotate",
@@ -182,18 +190,21 @@ class KeyStore:
         ``now + overlap`` — set ``overlap`` to the longest lifetime of anything it signed."""
         purpose = KeyPurpose(purpose)
         alg = self._check_allowed(purpose, algorithm)
-        new = self.generate(purpose, alg.name, owner=owner, backend=backend, activate=False,
-                            label=label)
+        new = self.generate(
+            purpose, alg.name, owner=owner, backend=backend, activate=False, label=label
+        )
         now = self._clock()
         try:
             with self._db.write() as session:
                 old = session.scalars(
-                    select(KeyRecord).where(
+                    select(KeyRecord)
+                    .where(
                         KeyRecord.purpose == purpose.value,
                         KeyRecord.owner == owner,
                         KeyRecord.algorithm == alg.name,
                         KeyRecord.state == KeyState.ACTIVE.value,
-                    ).with_for_update()
+                    )
+                    .with_for_update()
                 ).all()
                 for rec in old:
                     rec.state = KeyState.RETIRING.value
@@ -205,10 +216,16 @@ class KeyStore:
                     .where(KeyRecord.kid == new.kid, KeyRecord.state == KeyState.PENDING.value)
                     .values(state=KeyState.ACTIVE.value, activated_at=now)
                 )
-                self._emit(session, "key.rotated", kid=new.kid, purpose=purpose.value,
-                           owner=owner, algorithm=alg.name,
-                           retiring=[rec.kid for rec in old],
-                           verify_until=(now + overlap).isoformat())
+                self._emit(
+                    session,
+                    "key.rotated",
+                    kid=new.kid,
+                    purpose=purpose.value,
+                    owner=owner,
+                    algorithm=alg.name,
+                    retiring=[rec.kid for rec in old],
+                    verify_until=(now + overlap).isoformat(),
+                )
         except IntegrityError:
             raise KeyStateError("concurrent rotation", code="key_conflict") from None
         return self.get(new.kid)
@@ -225,8 +242,9 @@ class KeyStore:
             for rec in due:
                 rec.state = KeyState.RETIRED.value
                 rec.retired_at = now
-                self._emit(session, "key.retired", kid=rec.kid, purpose=rec.purpose,
-                           owner=rec.owner)
+                self._emit(
+                    session, "key.retired", kid=rec.kid, purpose=rec.purpose, owner=rec.owner
+                )
             kids = [rec.kid for rec in due]
             refs = [(rec.backend, rec.external_ref) for rec in due]
         for kid in kids:
@@ -317,7 +335,11 @@ class KeyStore:
             raise KeyPurposeError(f"key {kid} is a {info.purpose} key, not {purpose}")
         if info.state not in (KeyState.ACTIVE, KeyState.RETIRING):
             raise KeyStateError(f"key {kid} is {info.state}")
-        if info.state is KeyState.RETIRING and info.verify_until and info.verify_until <= self._clock():
+        if (
+            info.state is KeyState.RETIRING
+            and info.verify_until
+            and info.verify_until <= self._clock()
+        ):
             raise KeyStateError(f"key {kid} overlap has ended")
         return info.public_key
 
@@ -375,7 +397,9 @@ class KeyStore:
         now = self._clock()
         keys = [
             k.jwk()
-            for k in self.list(purpose=purpose, owner=owner, states=(KeyState.ACTIVE, KeyState.RETIRING))
+            for k in self.list(
+                purpose=purpose, owner=owner, states=(KeyState.ACTIVE, KeyState.RETIRING)
+            )
             if k.state is KeyState.ACTIVE or (k.verify_until is not None and k.verify_until > now)
         ]
         return {"keys": keys}
@@ -386,7 +410,9 @@ class KeyStore:
         try:
             return self._backends[name]
         except KeyError:
-            raise KeyStateError(f"key backend {name!r} is not configured", code="key_backend") from None
+            raise KeyStateError(
+                f"key backend {name!r} is not configured", code="key_backend"
+            ) from None
 
     @staticmethod
     def _check_allowed(purpose: KeyPurpose, algorithm: str):  # type: ignore[no-untyped-def]

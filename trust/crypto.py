@@ -142,7 +142,7 @@ class PublicKey(ABC):
         """The underlying library object (for libraries such as pyHanko)."""
 
     def pem(self) -> bytes:
-        return asn1_pem.armor("PUBLIC KEY", self.spki_der())
+        return bytes(asn1_pem.armor("PUBLIC KEY", self.spki_der()))
 
     def jwk(self, **extra: Any) -> dict[str, Any]:
         """Public JWK (RFC 7517); extra members (``kid``, ``use``, ``alg``) appended."""
@@ -188,7 +188,7 @@ class PrivateKey(ABC):
 
     def pem(self, password: bytes | None = None) -> bytes:
         label = "ENCRYPTED PRIVATE KEY" if password else "PRIVATE KEY"
-        return asn1_pem.armor(label, self.pkcs8_der(password))
+        return bytes(asn1_pem.armor(label, self.pkcs8_der(password)))
 
     def signer(self, alg: str | SignatureAlgorithm, key_id: str | None = None) -> SoftwareSigner:
         """Bind this key to exactly one algorithm."""
@@ -299,7 +299,12 @@ class _SM2PublicKey(PublicKey):
 
     def _jwk_members(self) -> dict[str, str]:
         x, y = self.point()
-        return {"crv": "SM2", "kty": "EC", "x": b64url(x.to_bytes(32, "big")), "y": b64url(y.to_bytes(32, "big"))}
+        return {
+            "crv": "SM2",
+            "kty": "EC",
+            "x": b64url(x.to_bytes(32, "big")),
+            "y": b64url(y.to_bytes(32, "big")),
+        }
 
 
 class _SM2PrivateKey(PrivateKey):
@@ -315,7 +320,7 @@ class _SM2PrivateKey(PrivateKey):
         key = self._key
 
         def sign(data: bytes) -> bytes:
-            return key.sign(data, _SM2_SIG)
+            return key.sign(data, _SM2_SIG)  # type: ignore[no-any-return]
 
         return sign
 
@@ -325,12 +330,14 @@ class _SM2PrivateKey(PrivateKey):
             if password
             else ts_serialization.NoEncryption()
         )
-        return self._key.private_bytes(
-            ts_serialization.Encoding.DER, ts_serialization.PrivateFormat.PKCS8, enc
+        return bytes(
+            self._key.private_bytes(
+                ts_serialization.Encoding.DER, ts_serialization.PrivateFormat.PKCS8, enc
+            )
         )
 
     def private_value(self) -> int:
-        return self._key.private_numbers().private_value
+        return int(self._key.private_numbers().private_value)
 
 
 # --------------------------------------------------------------------------- ECDSA
@@ -567,7 +574,9 @@ class _Ed25519PrivateKey(PrivateKey):
 
 def _pkcs8(key: Any, password: bytes | None) -> bytes:
     enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
     )
     return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, enc)  # type: ignore[no-any-return]
 
@@ -620,7 +629,7 @@ def _spki_is_sm2(spki: asn1_keys.PublicKeyInfo) -> bool:
     if alg["algorithm"].dotted != OID.EC_PUBLIC_KEY:
         return False
     params = alg["parameters"]
-    return params.name == "named" and params.chosen.dotted == OID.SM2_CURVE
+    return bool(params.name == "named" and params.chosen.dotted == OID.SM2_CURVE)
 
 
 def load_public_key(data: bytes) -> PublicKey:
@@ -646,7 +655,7 @@ def load_public_key(data: bytes) -> PublicKey:
             key = ts_serialization.load_der_public_key(spki_der)
         except (ValueError, TypeError, ts_exceptions.UnsupportedAlgorithm) as exc:
             raise InvalidKey(f"invalid SM2 public key: {exc}") from None
-        return _SM2PublicKey(key)  # type: ignore[arg-type]
+        return _SM2PublicKey(key)
     try:
         return _wrap_public(serialization.load_der_public_key(spki_der))
     except (ValueError, TypeError) as exc:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -13,9 +14,21 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import MalformedInput, UnsupportedAlgorithm
 
-__all__ = ["sm3", "sha256", "digest", "HASH_SIZES", "aead_encrypt", "aead_decrypt", "AEAD_ALGORITHMS"]
+__all__ = [
+    "sm3",
+    "sha256",
+    "digest",
+    "HASH_SIZES",
+    "aead_encrypt",
+    "aead_decrypt",
+    "AEAD_ALGORITHMS",
+]
 
-_HASHES: Final = {"sm3": hashes.SM3, "sha256": hashes.SHA256, "sha384": hashes.SHA384}
+_HASHES: Final[dict[str, Callable[[], hashes.HashAlgorithm]]] = {
+    "sm3": hashes.SM3,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+}
 HASH_SIZES: Final = {"sm3": 32, "sha256": 32, "sha384": 48}
 AEAD_ALGORITHMS: Final = ("AES-256-GCM", "SM4-GCM")
 _NONCE = 12

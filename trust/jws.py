@@ -47,8 +47,9 @@ class JWSError(TrustError):
 
 def canonical_json(obj: Any) -> bytes:
     """Deterministic JSON: sorted keys, no insignificant whitespace, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -90,8 +91,12 @@ class JWSSignature:
         """True iff this signature verifies with ``key`` (family must fit the algorithm)."""
         if key.family is not self.algorithm.family:
             return False
-        return key.verify(self.algorithm, self.signing_input(payload_b64), self.signature,
-                          encoding=SigEncoding.RAW)
+        return key.verify(
+            self.algorithm,
+            self.signing_input(payload_b64),
+            self.signature,
+            encoding=SigEncoding.RAW,
+        )
 
 
 def _protected(signer: Signer, header: Mapping[str, Any] | None) -> str:
@@ -102,7 +107,9 @@ def _protected(signer: Signer, header: Mapping[str, Any] | None) -> str:
     return b64url(canonical_json(h))
 
 
-def _decode_header(protected_b64: str, allowed: Collection[str]) -> tuple[dict[str, Any], SignatureAlgorithm]:
+def _decode_header(
+    protected_b64: str, allowed: Collection[str]
+) -> tuple[dict[str, Any], SignatureAlgorithm]:
     try:
         raw = b64url_decode(protected_b64)
     except MalformedInput:
@@ -123,7 +130,9 @@ def _decode_header(protected_b64: str, allowed: Collection[str]) -> tuple[dict[s
             raise JWSError("malformed crit", code="malformed")
         unknown = set(crit) - _UNDERSTOOD_CRIT
         if unknown:
-            raise JWSError(f"unsupported critical header(s) {sorted(unknown)}", code="crit_unsupported")
+            raise JWSError(
+                f"unsupported critical header(s) {sorted(unknown)}", code="crit_unsupported"
+            )
     return header, algorithm
 
 
@@ -135,7 +144,9 @@ def sign_compact(payload: bytes, signer: Signer, header: Mapping[str, Any] | Non
     return f"{protected}.{payload_b64}.{b64url(sig)}"
 
 
-def parse_compact(token: str | bytes, *, allowed: Collection[str]) -> tuple[bytes, str, JWSSignature]:
+def parse_compact(
+    token: str | bytes, *, allowed: Collection[str]
+) -> tuple[bytes, str, JWSSignature]:
     """Split and decode a compact JWS. Returns (payload, payload_b64, signature);
     the caller verifies the signature with a key it trusts."""
     if not allowed:

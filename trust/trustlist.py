@@ -198,8 +198,9 @@ def sign_trust_list(payload: bytes, signers: Sequence[TrustListSigner]) -> bytes
     entries = []
     for s in signers:
         if s.signer.algorithm.jose not in ALLOWED_ALGS:
-            raise TrustListError(f"{s.signer.algorithm.name} cannot sign trust lists",
-                                 code="alg_not_allowed")
+            raise TrustListError(
+                f"{s.signer.algorithm.name} cannot sign trust lists", code="alg_not_allowed"
+            )
         header = {"typ": JWS_TYP, "x5c": [base64.b64encode(c.der).decode() for c in s.chain]}
         entries.append((s.signer, header))
     return json.dumps(sign_general(payload, entries), indent=1).encode()
@@ -241,7 +242,9 @@ def _parse_payload(payload: bytes) -> TrustList:
     if doc.get("type") != TRUST_LIST_TYPE:
         raise TrustListError("not a GovTrust trust list", code="malformed")
     if doc.get("version") != FORMAT_VERSION:
-        raise TrustListError(f"unsupported version {doc.get('version')!r}", code="unsupported_version")
+        raise TrustListError(
+            f"unsupported version {doc.get('version')!r}", code="unsupported_version"
+        )
     seq = doc.get("sequence")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
         raise TrustListError("sequence must be a positive integer", code="malformed")
@@ -256,16 +259,27 @@ def _parse_payload(payload: bytes) -> TrustList:
         for k in p.get("keys", []):
             if not isinstance(k, dict) or not isinstance(k.get("jwk"), dict):
                 raise TrustListError("malformed key entry", code="malformed")
-            keys.append(ListedKey(
-                kid=_str(k, "kid") or "", purpose=_str(k, "purpose") or "", alg=_str(k, "alg") or "",
-                jwk=k["jwk"], x5c=_strs(k, "x5c"),
-            ))
+            keys.append(
+                ListedKey(
+                    kid=_str(k, "kid") or "",
+                    purpose=_str(k, "purpose") or "",
+                    alg=_str(k, "alg") or "",
+                    jwk=k["jwk"],
+                    x5c=_strs(k, "x5c"),
+                )
+            )
         lp = ListedParticipant(
-            id=_str(p, "id") or "", name_zh=_str(p, "name_zh") or "", name_en=_str(p, "name_en") or "",
-            level=_str(p, "level") or "", status=_str(p, "status") or "",
-            division=_str(p, "division", optional=True), uscc=_str(p, "uscc", optional=True),
-            parent=_str(p, "parent", optional=True), roles=_strs(p, "roles"),
-            license_types=_strs(p, "license_types"), keys=tuple(keys),
+            id=_str(p, "id") or "",
+            name_zh=_str(p, "name_zh") or "",
+            name_en=_str(p, "name_en") or "",
+            level=_str(p, "level") or "",
+            status=_str(p, "status") or "",
+            division=_str(p, "division", optional=True),
+            uscc=_str(p, "uscc", optional=True),
+            parent=_str(p, "parent", optional=True),
+            roles=_strs(p, "roles"),
+            license_types=_strs(p, "license_types"),
+            keys=tuple(keys),
             status_list=_str(p, "status_list", optional=True),
         )
         if lp.id in participants:
@@ -288,13 +302,18 @@ def _parse_payload(payload: bytes) -> TrustList:
 
 
 def verify_trust_list(
-    document: bytes, *, roots: Sequence[bytes], at: datetime, algorithms: Iterable[str] = ALLOWED_ALGS
+    document: bytes,
+    *,
+    roots: Sequence[bytes],
+    at: datetime,
+    algorithms: Iterable[str] = ALLOWED_ALGS,
 ) -> TrustList:
     """Check the signatures against pinned ``roots`` (certificate DER). Freshness,
     rollback and root rotation are the :class:`TrustListClient`'s job."""
     if not roots:
-        raise TrustListError("no pinned roots: an empty trust policy trusts nothing",
-                             code="no_trust_anchor")
+        raise TrustListError(
+            "no pinned roots: an empty trust policy trusts nothing", code="no_trust_anchor"
+        )
     if len(document) > MAX_DOCUMENT:
         raise TrustListError("trust list too large", code="too_large")
     allowed = set(algorithms) & ALLOWED_ALGS
@@ -304,7 +323,9 @@ def verify_trust_list(
     except JWSError as exc:
         raise TrustListError(exc.message, code="malformed") from None
     except CertificateError as exc:
-        raise TrustListError(f"pinned root unusable: {exc.message}", code="no_trust_anchor") from None
+        raise TrustListError(
+            f"pinned root unusable: {exc.message}", code="no_trust_anchor"
+        ) from None
     good = 0
     for sig in signatures:
         if sig.header.get("typ") != JWS_TYP:
@@ -314,13 +335,15 @@ def verify_trust_list(
             raise TrustListError("signature without x5c chain", code="malformed")
         try:
             chain = [load_certificate(base64.b64decode(c, validate=True)) for c in x5c]
-            validate_path(chain[0], intermediates=chain[1:], roots=root_certs, at=at,
-                          purpose="trust_list")
+            validate_path(
+                chain[0], intermediates=chain[1:], roots=root_certs, at=at, purpose="trust_list"
+            )
         except (CertificateError, ValueError):
             continue  # not ours to judge: signed under a root this client does not pin
         if not sig.verify(payload_b64, chain[0].public_key):
-            raise TrustListError("a signature under a pinned root does not verify",
-                                 code="bad_signature")
+            raise TrustListError(
+                "a signature under a pinned root does not verify", code="bad_signature"
+            )
         good += 1
     if good == 0:
         raise TrustListError("no signature chains to a pinned hub root", code="untrusted_signer")
@@ -354,8 +377,9 @@ class TrustListClient:
         algorithms: Iterable[str] = ALLOWED_ALGS,
     ) -> None:
         if not roots:
-            raise TrustListError("no pinned roots: an empty trust policy trusts nothing",
-                                 code="no_trust_anchor")
+            raise TrustListError(
+                "no pinned roots: an empty trust policy trusts nothing", code="no_trust_anchor"
+            )
         self._state_dir = Path(state_dir)
         self._grace = grace
         self._skew = max_clock_skew
@@ -382,8 +406,9 @@ class TrustListClient:
                 f"sequence {tl.sequence} is older than {self._state.sequence}", code="rollback"
             )
         if tl.sequence == self._state.sequence and tl.digest != self._state.digest:
-            raise TrustListError("two different lists with one sequence number",
-                                 code="equivocation")
+            raise TrustListError(
+                "two different lists with one sequence number", code="equivocation"
+            )
         if now > tl.next_update + self._grace:
             raise TrustListError(f"stale: next update was due {_iso(tl.next_update)}", code="stale")
         return tl
@@ -415,8 +440,11 @@ class TrustListClient:
             return _State()
         try:
             raw = json.loads(path.read_text())
-            return _State(sequence=int(raw["sequence"]), digest=str(raw["digest"]),
-                          roots=[str(r) for r in raw["roots"]])
+            return _State(
+                sequence=int(raw["sequence"]),
+                digest=str(raw["digest"]),
+                roots=[str(r) for r in raw["roots"]],
+            )
         except (ValueError, KeyError, TypeError):
             raise TrustListError("trust-list state file is corrupt", code="state_corrupt") from None
 

@@ -24,8 +24,16 @@ from govtrust.db import Database
 
 from .models import AdminUser
 
-__all__ = ["hasher", "add_admin", "authenticate", "login_required", "csrf_token", "check_csrf",
-           "current_admin", "LoginFailed"]
+__all__ = [
+    "hasher",
+    "add_admin",
+    "authenticate",
+    "login_required",
+    "csrf_token",
+    "check_csrf",
+    "current_admin",
+    "LoginFailed",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,8 +56,13 @@ def add_admin(db: Database, username: str, password: str, display_name: str | No
         if existing is not None:
             existing.password_hash = hasher.hash(password)
             return
-        s.add(AdminUser(username=username, display_name=display_name or username,
-                        password_hash=hasher.hash(password)))
+        s.add(
+            AdminUser(
+                username=username,
+                display_name=display_name or username,
+                password_hash=hasher.hash(password),
+            )
+        )
 
 
 def authenticate(db: Database, username: str, password: str, now: Any) -> AdminUser:
@@ -64,6 +77,7 @@ def authenticate(db: Database, username: str, password: str, now: Any) -> AdminU
                 pass
         else:
             throttled = user.throttled_until is not None and user.throttled_until > now
+            ok: bool
             try:
                 ok = hasher.verify(user.password_hash, password)
             except (VerificationError, InvalidHashError):
@@ -88,7 +102,8 @@ def authenticate(db: Database, username: str, password: str, now: Any) -> AdminU
 
 
 def current_admin() -> str | None:
-    return session.get("admin")  # type: ignore[no-any-return]
+    admin = session.get("admin")
+    return admin if isinstance(admin, str) else None
 
 
 def login_required(view: F) -> F:
@@ -106,7 +121,7 @@ def csrf_token() -> str:
     if not token:
         token = secrets.token_urlsafe(32)
         session["csrf"] = token
-    return token  # type: ignore[no-any-return]
+    return str(token)
 
 
 def check_csrf() -> None:

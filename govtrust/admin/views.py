@@ -17,7 +17,16 @@ from .auth import LoginFailed, authenticate, check_csrf, csrf_token, current_adm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-PURPOSES = ("id_token", "access_token", "seal", "license", "status_list", "trust_list", "tsa", "log")
+PURPOSES = (
+    "id_token",
+    "access_token",
+    "seal",
+    "license",
+    "status_list",
+    "trust_list",
+    "tsa",
+    "log",
+)
 ACTIONS = ("approve", "activate", "suspend", "reinstate", "revoke")
 
 
@@ -52,8 +61,12 @@ def login() -> Any:
     if request.method == "POST":
         hub = _hub()
         try:
-            user = authenticate(hub.db, request.form.get("username", ""),
-                                request.form.get("password", ""), hub.clock())
+            user = authenticate(
+                hub.db,
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                hub.clock(),
+            )
         except LoginFailed:
             error = translate("admin.login.failed")
         else:
@@ -83,8 +96,14 @@ def index() -> str:
         participants = _hub().registry.list(status=status, role=role)
     except ValueError:
         abort(400, description="unknown status or role")
-    return render_template("admin/list.html", participants=participants, statuses=list(Status),
-                           roles=list(Role), status=status, role=role)
+    return render_template(
+        "admin/list.html",
+        participants=participants,
+        statuses=list(Status),
+        roles=list(Role),
+        status=status,
+        role=role,
+    )
 
 
 @bp.get("/participants/<pid>")
@@ -95,8 +114,12 @@ def detail(pid: str) -> str:
     if p is None:
         abort(404)
     return render_template(
-        "admin/detail.html", p=p, events=hub.registry.events(pid, limit=50), roles=list(Role),
-        actions=ACTIONS, purposes=PURPOSES,
+        "admin/detail.html",
+        p=p,
+        events=hub.registry.events(pid, limit=50),
+        roles=list(Role),
+        actions=ACTIONS,
+        purposes=PURPOSES,
         algorithms=[a.name for a in SIGNATURE_ALGORITHMS if a.name != "ES384"],
     )
 
@@ -110,11 +133,14 @@ def new() -> Any:
     if request.method == "POST":
         try:
             p = hub.registry.apply(
-                id=form.get("id", "").strip(), name_zh=form.get("name_zh", ""),
-                name_en=form.get("name_en", ""), level=form.get("level", ""),
+                id=form.get("id", "").strip(),
+                name_zh=form.get("name_zh", ""),
+                name_en=form.get("name_en", ""),
+                level=form.get("level", ""),
                 division=form.get("division", "").strip() or None,
                 uscc=form.get("uscc", "").strip().upper() or None,
-                parent_id=form.get("parent", "").strip() or None, actor=_actor(),
+                parent_id=form.get("parent", "").strip() or None,
+                actor=_actor(),
             )
         except RegistryError as exc:
             error = f"{exc.code}: {exc.message}"
@@ -122,8 +148,9 @@ def new() -> Any:
             flash(translate("admin.flash.applied"))
             return _back(p.id)
     parents = hub.registry.list()
-    return render_template("admin/new.html", levels=LEVELS, parents=parents, error=error,
-                           form=form), (422 if error else 200)
+    return render_template(
+        "admin/new.html", levels=LEVELS, parents=parents, error=error, form=form
+    ), (422 if error else 200)
 
 
 @bp.post("/participants/<pid>/lifecycle")
@@ -183,8 +210,13 @@ def keys(pid: str) -> Response:
             kwargs["chain_pem"] = material
         else:
             kwargs["public_key_pem"] = material.encode()
-        registry.register_key(pid, purpose=request.form.get("purpose", ""),
-                              algorithm=request.form.get("algorithm", ""), actor=_actor(), **kwargs)
+        registry.register_key(
+            pid,
+            purpose=request.form.get("purpose", ""),
+            algorithm=request.form.get("algorithm", ""),
+            actor=_actor(),
+            **kwargs,
+        )
         flash(translate("admin.flash.key_registered"))
     except (TrustError, ValueError) as exc:
         flash(f"{getattr(exc, 'code', 'invalid_key')}: {exc}", "error")
@@ -195,72 +227,83 @@ def keys(pid: str) -> Response:
 @login_required
 def status_list(pid: str) -> Response:
     try:
-        _hub().registry.set_status_list_uri(pid, request.form.get("uri", "").strip() or None,
-                                            actor=_actor())
+        _hub().registry.set_status_list_uri(
+            pid, request.form.get("uri", "").strip() or None, actor=_actor()
+        )
     except RegistryError as exc:
         flash(f"{exc.code}: {exc.message}", "error")
     return _back(pid)
 
 
-register({
-    "admin.title": {"zh": "参与方管理", "en": "Participant registry"},
-    "admin.login": {"zh": "管理员登录", "en": "Administrator sign-in"},
-    "admin.username": {"zh": "用户名", "en": "Username"},
-    "admin.password": {"zh": "密码", "en": "Password"},
-    "admin.signin": {"zh": "登录", "en": "Sign in"},
-    "admin.signout": {"zh": "退出", "en": "Sign out"},
-    "admin.login.failed": {"zh": "用户名或密码错误，或尝试过于频繁，请稍后再试。",
-                           "en": "Wrong username or password, or too many attempts; try again shortly."},
-    "admin.new": {"zh": "新参与方入驻申请", "en": "Onboard a participant"},
-    "admin.filter": {"zh": "筛选", "en": "Filter"},
-    "admin.all": {"zh": "全部", "en": "All"},
-    "admin.id": {"zh": "标识", "en": "ID"},
-    "admin.name": {"zh": "名称", "en": "Name"},
-    "admin.name_zh": {"zh": "中文名称", "en": "Chinese name"},
-    "admin.name_en": {"zh": "英文名称", "en": "English name"},
-    "admin.level": {"zh": "层级", "en": "Level"},
-    "admin.division": {"zh": "行政区划代码（GB/T 2260）", "en": "Division code (GB/T 2260)"},
-    "admin.uscc": {"zh": "统一社会信用代码", "en": "Unified social credit code"},
-    "admin.parent": {"zh": "上级单位", "en": "Parent"},
-    "admin.status": {"zh": "状态", "en": "Status"},
-    "admin.roles": {"zh": "角色", "en": "Roles"},
-    "admin.license_types": {"zh": "授权证照类型", "en": "Authorised license types"},
-    "admin.keys": {"zh": "密钥与证书", "en": "Keys and certificates"},
-    "admin.events": {"zh": "变更记录", "en": "History"},
-    "admin.actor": {"zh": "操作人", "en": "Actor"},
-    "admin.time": {"zh": "时间", "en": "Time"},
-    "admin.action": {"zh": "操作", "en": "Action"},
-    "admin.reason": {"zh": "原因", "en": "Reason"},
-    "admin.grant": {"zh": "授予", "en": "Grant"},
-    "admin.revoke": {"zh": "撤销", "en": "Revoke"},
-    "admin.submit": {"zh": "提交申请", "en": "Submit"},
-    "admin.register_key": {"zh": "登记公钥/证书", "en": "Register key or certificate"},
-    "admin.material": {"zh": "PEM 公钥、JWK 或证书链", "en": "PEM public key, JWK or certificate chain"},
-    "admin.purpose": {"zh": "用途", "en": "Purpose"},
-    "admin.algorithm": {"zh": "算法", "en": "Algorithm"},
-    "admin.status_list": {"zh": "状态列表地址", "en": "Status list location"},
-    "admin.save": {"zh": "保存", "en": "Save"},
-    "admin.none": {"zh": "无", "en": "none"},
-    "admin.flash.applied": {"zh": "申请已提交，等待审核。", "en": "Application recorded; awaiting approval."},
-    "admin.flash.key_registered": {"zh": "密钥已登记。", "en": "Key registered."},
-    "status.applied": {"zh": "已申请", "en": "applied"},
-    "status.approved": {"zh": "已批准", "en": "approved"},
-    "status.active": {"zh": "有效", "en": "active"},
-    "status.suspended": {"zh": "已暂停", "en": "suspended"},
-    "status.revoked": {"zh": "已撤销", "en": "revoked"},
-    "action.approve": {"zh": "批准", "en": "Approve"},
-    "action.activate": {"zh": "启用", "en": "Activate"},
-    "action.suspend": {"zh": "暂停", "en": "Suspend"},
-    "action.reinstate": {"zh": "恢复", "en": "Reinstate"},
-    "action.revoke": {"zh": "撤销", "en": "Revoke"},
-    "role.relying_party": {"zh": "依赖方（OIDC 客户端）", "en": "Relying party (OIDC client)"},
-    "role.license_issuer": {"zh": "证照签发方", "en": "License issuer"},
-    "role.seal_holder": {"zh": "印章持有方", "en": "Seal holder"},
-    "role.seal_maker": {"zh": "制章者", "en": "Seal maker"},
-    "role.tsa": {"zh": "时间戳服务", "en": "Time-stamping authority"},
-    "level.national": {"zh": "国家级", "en": "national"},
-    "level.provincial": {"zh": "省级", "en": "provincial"},
-    "level.department": {"zh": "国务院部门", "en": "State Council department"},
-    "level.county": {"zh": "县级", "en": "county"},
-    "level.agency": {"zh": "机构", "en": "agency"},
-})
+register(
+    {
+        "admin.title": {"zh": "参与方管理", "en": "Participant registry"},
+        "admin.login": {"zh": "管理员登录", "en": "Administrator sign-in"},
+        "admin.username": {"zh": "用户名", "en": "Username"},
+        "admin.password": {"zh": "密码", "en": "Password"},
+        "admin.signin": {"zh": "登录", "en": "Sign in"},
+        "admin.signout": {"zh": "退出", "en": "Sign out"},
+        "admin.login.failed": {
+            "zh": "用户名或密码错误，或尝试过于频繁，请稍后再试。",
+            "en": "Wrong username or password, or too many attempts; try again shortly.",
+        },
+        "admin.new": {"zh": "新参与方入驻申请", "en": "Onboard a participant"},
+        "admin.filter": {"zh": "筛选", "en": "Filter"},
+        "admin.all": {"zh": "全部", "en": "All"},
+        "admin.id": {"zh": "标识", "en": "ID"},
+        "admin.name": {"zh": "名称", "en": "Name"},
+        "admin.name_zh": {"zh": "中文名称", "en": "Chinese name"},
+        "admin.name_en": {"zh": "英文名称", "en": "English name"},
+        "admin.level": {"zh": "层级", "en": "Level"},
+        "admin.division": {"zh": "行政区划代码（GB/T 2260）", "en": "Division code (GB/T 2260)"},
+        "admin.uscc": {"zh": "统一社会信用代码", "en": "Unified social credit code"},
+        "admin.parent": {"zh": "上级单位", "en": "Parent"},
+        "admin.status": {"zh": "状态", "en": "Status"},
+        "admin.roles": {"zh": "角色", "en": "Roles"},
+        "admin.license_types": {"zh": "授权证照类型", "en": "Authorised license types"},
+        "admin.keys": {"zh": "密钥与证书", "en": "Keys and certificates"},
+        "admin.events": {"zh": "变更记录", "en": "History"},
+        "admin.actor": {"zh": "操作人", "en": "Actor"},
+        "admin.time": {"zh": "时间", "en": "Time"},
+        "admin.action": {"zh": "操作", "en": "Action"},
+        "admin.reason": {"zh": "原因", "en": "Reason"},
+        "admin.grant": {"zh": "授予", "en": "Grant"},
+        "admin.revoke": {"zh": "撤销", "en": "Revoke"},
+        "admin.submit": {"zh": "提交申请", "en": "Submit"},
+        "admin.register_key": {"zh": "登记公钥/证书", "en": "Register key or certificate"},
+        "admin.material": {
+            "zh": "PEM 公钥、JWK 或证书链",
+            "en": "PEM public key, JWK or certificate chain",
+        },
+        "admin.purpose": {"zh": "用途", "en": "Purpose"},
+        "admin.algorithm": {"zh": "算法", "en": "Algorithm"},
+        "admin.status_list": {"zh": "状态列表地址", "en": "Status list location"},
+        "admin.save": {"zh": "保存", "en": "Save"},
+        "admin.none": {"zh": "无", "en": "none"},
+        "admin.flash.applied": {
+            "zh": "申请已提交，等待审核。",
+            "en": "Application recorded; awaiting approval.",
+        },
+        "admin.flash.key_registered": {"zh": "密钥已登记。", "en": "Key registered."},
+        "status.applied": {"zh": "已申请", "en": "applied"},
+        "status.approved": {"zh": "已批准", "en": "approved"},
+        "status.active": {"zh": "有效", "en": "active"},
+        "status.suspended": {"zh": "已暂停", "en": "suspended"},
+        "status.revoked": {"zh": "已撤销", "en": "revoked"},
+        "action.approve": {"zh": "批准", "en": "Approve"},
+        "action.activate": {"zh": "启用", "en": "Activate"},
+        "action.suspend": {"zh": "暂停", "en": "Suspend"},
+        "action.reinstate": {"zh": "恢复", "en": "Reinstate"},
+        "action.revoke": {"zh": "撤销", "en": "Revoke"},
+        "role.relying_party": {"zh": "依赖方（OIDC 客户端）", "en": "Relying party (OIDC client)"},
+        "role.license_issuer": {"zh": "证照签发方", "en": "License issuer"},
+        "role.seal_holder": {"zh": "印章持有方", "en": "Seal holder"},
+        "role.seal_maker": {"zh": "制章者", "en": "Seal maker"},
+        "role.tsa": {"zh": "时间戳服务", "en": "Time-stamping authority"},
+        "level.national": {"zh": "国家级", "en": "national"},
+        "level.provincial": {"zh": "省级", "en": "provincial"},
+        "level.department": {"zh": "国务院部门", "en": "State Council department"},
+        "level.county": {"zh": "县级", "en": "county"},
+        "level.agency": {"zh": "机构", "en": "agency"},
+    }
+)

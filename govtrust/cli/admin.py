@@ -19,7 +19,9 @@ group = click.Group("admin", help="Hub administrator accounts.")
 @click.option("--name", "display_name")
 @click.pass_context
 @typed_errors
-def add(ctx: click.Context, username: str, password_env: str | None, display_name: str | None) -> None:
+def add(
+    ctx: click.Context, username: str, password_env: str | None, display_name: str | None
+) -> None:
     """Create an administrator (or reset their password); prompts when no --password-env."""
     if password_env:
         password = os.environ.get(password_env, "")

@@ -23,10 +23,12 @@ def init(ctx: click.Context, demo: bool) -> None:
     created = hub.ensure_hub_keys()
     participants = hub.registry.seed(seed_participants())
     certificates = hub.pki.ensure()
-    summary: dict[str, object] = {"database": hub.db.engine.url.render_as_string(hide_password=True),
-                                  "hub_keys_created": created,
-                                  "participants_created": len(participants),
-                                  "certificates_created": certificates}
+    summary: dict[str, object] = {
+        "database": hub.db.engine.url.render_as_string(hide_password=True),
+        "hub_keys_created": created,
+        "participants_created": len(participants),
+        "certificates_created": certificates,
+    }
     if demo:
         from govtrust.demo import seed_demo
 
@@ -43,8 +45,17 @@ def init(ctx: click.Context, demo: bool) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Run the hub with gunicorn (every enabled component)."""
     args = [
-        sys.executable, "-m", "gunicorn", "govtrust.wsgi:app",
-        "--bind", f"{host}:{port}", "--workers", str(workers),
-        "--access-logfile", "-", "--graceful-timeout", "5",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "govtrust.wsgi:app",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "5",
     ]
     os.execv(sys.executable, args)

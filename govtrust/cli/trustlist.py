@@ -18,8 +18,11 @@ group = click.Group("trust-list", help="The hub's signed trust list.")
 
 @group.command("publish")
 @click.option("--validity-hours", default=24.0, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the signed document here (offline distribution).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the signed document here (offline distribution).",
+)
 @click.pass_context
 @typed_errors
 def publish(ctx: click.Context, validity_hours: float, out: Path | None) -> None:
@@ -28,8 +31,14 @@ def publish(ctx: click.Context, validity_hours: float, out: Path | None) -> None
     p = hub.trust_lists.publish(validity=timedelta(hours=validity_hours))
     if out:
         out.write_bytes(p.document)
-    echo_json({"sequence": p.sequence, "sha256": p.digest, "issued_at": p.issued_at,
-               "next_update": p.next_update})
+    echo_json(
+        {
+            "sequence": p.sequence,
+            "sha256": p.digest,
+            "issued_at": p.issued_at,
+            "next_update": p.next_update,
+        }
+    )
 
 
 @group.command("show")
@@ -62,24 +71,33 @@ def roots(ctx: click.Context, out: Path) -> None:
 
 @group.command("verify")
 @click.argument("document", type=click.Path(dir_okay=False, path_type=Path, exists=True))
-@click.option("--roots", "roots_path", required=True,
-              type=click.Path(dir_okay=False, path_type=Path, exists=True),
-              help="Pinned hub root certificates (PEM).")
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep rollback state here and accept the list if it passes.")
+@click.option(
+    "--roots",
+    "roots_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path, exists=True),
+    help="Pinned hub root certificates (PEM).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep rollback state here and accept the list if it passes.",
+)
 @click.option("--grace-hours", default=24.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @typed_errors
-def verify(document: Path, roots_path: Path, state_dir: Path | None, grace_hours: float,
-           as_json: bool) -> None:
+def verify(
+    document: Path, roots_path: Path, state_dir: Path | None, grace_hours: float, as_json: bool
+) -> None:
     """Verify a trust list file offline against pinned roots (exit 0 valid, 1 invalid)."""
     data = document.read_bytes()
     pinned = [c.der for c in load_certificates(roots_path.read_bytes())]
     now = datetime.now(UTC)
     try:
         if state_dir is not None:
-            client = TrustListClient(roots=pinned, state_dir=state_dir,
-                                     grace=timedelta(hours=grace_hours))
+            client = TrustListClient(
+                roots=pinned, state_dir=state_dir, grace=timedelta(hours=grace_hours)
+            )
             tl = client.accept(data, now=now)
         else:
             tl = verify_trust_list(data, roots=pinned, at=now)
@@ -87,13 +105,23 @@ def verify(document: Path, roots_path: Path, state_dir: Path | None, grace_hours
                 raise TrustListError("stale trust list", code="stale")
     except TrustListError as exc:
         if as_json:
-            click.echo(json.dumps({"verdict": "INVALID", "reasons": [exc.code], "message": exc.message}))
+            click.echo(
+                json.dumps({"verdict": "INVALID", "reasons": [exc.code], "message": exc.message})
+            )
         else:
             click.echo(f"INVALID: {exc.code}: {exc.message}")
         raise SystemExit(EXIT_INVALID) from None
-    result = {"verdict": "VALID", "reasons": [], "sequence": tl.sequence,
-              "issued_at": tl.issued_at.isoformat(), "next_update": tl.next_update.isoformat(),
-              "participants": len(tl.participants)}
-    click.echo(json.dumps(result, ensure_ascii=False) if as_json else
-               f"OK: sequence {tl.sequence}, {len(tl.participants)} participants, "
-               f"next update {tl.next_update.isoformat()}")
+    result = {
+        "verdict": "VALID",
+        "reasons": [],
+        "sequence": tl.sequence,
+        "issued_at": tl.issued_at.isoformat(),
+        "next_update": tl.next_update.isoformat(),
+        "participants": len(tl.participants),
+    }
+    click.echo(
+        json.dumps(result, ensure_ascii=False)
+        if as_json
+        else f"OK: sequence {tl.sequence}, {len(tl.participants)} participants, "
+        f"next update {tl.next_update.isoformat()}"
+    )

@@ -75,7 +75,9 @@ class LicenseTypeGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("participant_id", "license_type", name="uq_participant_license_types_type"),
+        UniqueConstraint(
+            "participant_id", "license_type", name="uq_participant_license_types_type"
+        ),
     )
 
 

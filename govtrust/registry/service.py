@@ -12,6 +12,7 @@ a transparency-log event in the same transaction.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -124,7 +125,9 @@ def _view(p: Participant) -> ParticipantView:
         roles=tuple(sorted(r.role for r in p.roles)),
         license_types=tuple(sorted(g.license_type for g in p.license_types)),
         keys=tuple(
-            KeyView(k.kid, k.purpose, k.algorithm, dict(k.jwk), k.chain_pem, k.status, k.registered_at)
+            KeyView(
+                k.kid, k.purpose, k.algorithm, dict(k.jwk), k.chain_pem, k.status, k.registered_at
+            )
             for k in p.keys
         ),
         created_at=p.created_at,
@@ -160,7 +163,7 @@ class Registry:
 
     def list(
         self, *, status: Status | str | None = None, role: Role | str | None = None
-    ) -> list[ParticipantView]:
+    ) -> builtins.list[ParticipantView]:
         with self._db.session() as s:
             stmt = self._query(s).order_by(Participant.level, Participant.id)
             if status is not None:
@@ -169,7 +172,9 @@ class Registry:
                 stmt = stmt.where(Participant.roles.any(RoleGrant.role == Role(role).value))
             return [_view(p) for p in s.scalars(stmt).all()]
 
-    def events(self, participant_id: str | None = None, *, limit: int = 100) -> list[ParticipantEvent]:
+    def events(
+        self, participant_id: str | None = None, *, limit: int = 100
+    ) -> builtins.list[ParticipantEvent]:
         with self._db.session() as s:
             stmt = select(ParticipantEvent).order_by(ParticipantEvent.id.desc()).limit(limit)
             if participant_id is not None:
@@ -201,29 +206,58 @@ class Registry:
                 if s.get(Participant, id) is not None:
                     raise RegistryError(f"participant {id!r} exists", code="participant_exists")
                 p = Participant(
-                    id=id, name_zh=name_zh.strip(), name_en=name_en.strip(), level=level,
-                    division=division, uscc=uscc, uscc_is_demo=uscc_is_demo, parent_id=parent_id,
-                    status=Status.APPLIED.value, created_at=now, updated_at=now,
+                    id=id,
+                    name_zh=name_zh.strip(),
+                    name_en=name_en.strip(),
+                    level=level,
+                    division=division,
+                    uscc=uscc,
+                    uscc_is_demo=uscc_is_demo,
+                    parent_id=parent_id,
+                    status=Status.APPLIED.value,
+                    created_at=now,
+                    updated_at=now,
                 )
                 s.add(p)
                 s.flush()
-                self._event(s, p, "participant.applied", actor, {
-                    "name_zh": p.name_zh, "name_en": p.name_en, "level": level,
-                    "division": division, "uscc": uscc, "parent": parent_id,
-                })
+                self._event(
+                    s,
+                    p,
+                    "participant.applied",
+                    actor,
+                    {
+                        "name_zh": p.name_zh,
+                        "name_en": p.name_en,
+                        "level": level,
+                        "division": division,
+                        "uscc": uscc,
+                        "parent": parent_id,
+                    },
+                )
         except IntegrityError:
-            raise RegistryError("participant id or USCC already registered", code="participant_exists") from None
+            raise RegistryError(
+                "participant id or USCC already registered", code="participant_exists"
+            ) from None
         return self.get(id)
 
-    def seed(self, participants: Iterable[SeedParticipant], *, actor: str = "system:init") -> list[str]:
+    def seed(
+        self, participants: Iterable[SeedParticipant], *, actor: str = "system:init"
+    ) -> builtins.list[str]:
         """Create the seed participants that are missing, straight to *active* (idempotent)."""
         created = []
         for sp in participants:
             if self.find(sp.id) is not None:
                 continue
             self.apply(
-                id=sp.id, name_zh=sp.name_zh, name_en=sp.name_en, level=sp.level, actor=actor,
-                division=sp.division, uscc=sp.uscc, uscc_is_demo=sp.uscc_is_demo, parent_id=sp.parent,
+                id=sp.id,
+                name_zh=sp.name_zh,
+                name_en=sp.name_en,
+                level=sp.level,
+                actor=actor,
+                division=sp.division,
+                uscc=sp.uscc,
+                uscc_is_demo=sp.uscc_is_demo,
+                parent_id=sp.parent,
             )
             self.approve(sp.id, actor=actor)
             self.activate(sp.id, actor=actor)
@@ -247,7 +281,9 @@ class Registry:
     def revoke(self, participant_id: str, *, actor: str, reason: str = "") -> ParticipantView:
         return self._transition(participant_id, "revoke", actor, reason)
 
-    def _transition(self, participant_id: str, action: str, actor: str, reason: str) -> ParticipantView:
+    def _transition(
+        self, participant_id: str, action: str, actor: str, reason: str
+    ) -> ParticipantView:
         allowed, target = _TRANSITIONS[action]
         with self._db.write() as s:
             p = self._load(s, participant_id, lock=True)
@@ -258,8 +294,13 @@ class Registry:
                 )
             p.status = target.value
             p.updated_at = self._clock()
-            self._event(s, p, f"participant.{target.value}", actor,
-                        {"from": current.value, "to": target.value, "reason": reason})
+            self._event(
+                s,
+                p,
+                f"participant.{target.value}",
+                actor,
+                {"from": current.value, "to": target.value, "reason": reason},
+            )
         return self.get(participant_id)
 
     # ---------------------------------------------------------------- grants
@@ -290,7 +331,9 @@ class Registry:
             self._event(s, p, "participant.role_revoked", actor, {"role": role.value})
         return self.get(participant_id)
 
-    def grant_license_type(self, participant_id: str, license_type: str, *, actor: str) -> ParticipantView:
+    def grant_license_type(
+        self, participant_id: str, license_type: str, *, actor: str
+    ) -> ParticipantView:
         code = license_type.strip()
         if not code or len(code) > 64 or not code.isprintable():
             raise RegistryError("invalid license type code", code="invalid_license_type")
@@ -303,13 +346,16 @@ class Registry:
                 )
             if any(g.license_type == code for g in p.license_types):
                 return _view(p)
-            p.license_types.append(LicenseTypeGrant(license_type=code, granted_by=actor,
-                                                    granted_at=self._clock()))
+            p.license_types.append(
+                LicenseTypeGrant(license_type=code, granted_by=actor, granted_at=self._clock())
+            )
             p.updated_at = self._clock()
             self._event(s, p, "participant.license_type_granted", actor, {"license_type": code})
         return self.get(participant_id)
 
-    def revoke_license_type(self, participant_id: str, license_type: str, *, actor: str) -> ParticipantView:
+    def revoke_license_type(
+        self, participant_id: str, license_type: str, *, actor: str
+    ) -> ParticipantView:
         with self._db.write() as s:
             p = self._load(s, participant_id, lock=True)
             kept = [g for g in p.license_types if g.license_type != license_type]
@@ -317,10 +363,14 @@ class Registry:
                 raise RegistryError("license type not granted", code="license_type_not_granted")
             p.license_types = kept
             p.updated_at = self._clock()
-            self._event(s, p, "participant.license_type_revoked", actor, {"license_type": license_type})
+            self._event(
+                s, p, "participant.license_type_revoked", actor, {"license_type": license_type}
+            )
         return self.get(participant_id)
 
-    def set_status_list_uri(self, participant_id: str, uri: str | None, *, actor: str) -> ParticipantView:
+    def set_status_list_uri(
+        self, participant_id: str, uri: str | None, *, actor: str
+    ) -> ParticipantView:
         if uri is not None and not uri.startswith(("https://", "http://")):
             raise RegistryError("status list location must be an http(s) URI", code="invalid_uri")
         with self._db.write() as s:
@@ -366,16 +416,30 @@ class Registry:
                 p = self._load(s, participant_id, lock=True)
                 self._require_not_revoked(p)
                 rec = ParticipantKey(
-                    kid=kid, purpose=purpose, algorithm=alg.name,
-                    jwk=pub.jwk(kid=kid, alg=alg.jose, use="sig"), chain_pem=chain_pem,
-                    status="active", registered_by=actor, registered_at=now,
+                    kid=kid,
+                    purpose=purpose,
+                    algorithm=alg.name,
+                    jwk=pub.jwk(kid=kid, alg=alg.jose, use="sig"),
+                    chain_pem=chain_pem,
+                    status="active",
+                    registered_by=actor,
+                    registered_at=now,
                 )
                 p.keys.append(rec)
                 p.updated_at = now
                 s.flush()
-                self._event(s, p, "participant.key_registered", actor,
-                            {"kid": kid, "purpose": purpose, "algorithm": alg.name,
-                             "thumbprint": pub.thumbprint()})
+                self._event(
+                    s,
+                    p,
+                    "participant.key_registered",
+                    actor,
+                    {
+                        "kid": kid,
+                        "purpose": purpose,
+                        "algorithm": alg.name,
+                        "thumbprint": pub.thumbprint(),
+                    },
+                )
         except IntegrityError:
             raise RegistryError(f"key {kid} already registered", code="key_exists") from None
         return KeyView(kid, purpose, alg.name, rec.jwk, chain_pem, "active", now)
@@ -405,9 +469,11 @@ class Registry:
         stmt = self._query(s).where(Participant.id == participant_id)
         if lock:
             stmt = stmt.with_for_update(of=Participant)
-        p = s.scalars(stmt).first()
+        p: Participant | None = s.scalars(stmt).first()
         if p is None:
-            raise RegistryError(f"unknown participant {participant_id!r}", code="unknown_participant")
+            raise RegistryError(
+                f"unknown participant {participant_id!r}", code="unknown_participant"
+            )
         return p
 
     @staticmethod
@@ -415,17 +481,28 @@ class Registry:
         if p.status == Status.REVOKED.value:
             raise RegistryError(f"{p.id} is revoked", code="participant_revoked")
 
-    def _event(self, s: Session, p: Participant, kind: str, actor: str, detail: dict[str, Any]) -> None:
+    def _event(
+        self, s: Session, p: Participant, kind: str, actor: str, detail: dict[str, Any]
+    ) -> None:
         at = self._clock()
         index = self._log.append(
             s, kind, {"participant": p.id, "actor": actor, "at": at.isoformat(), **detail}
         )
-        s.add(ParticipantEvent(participant_id=p.id, action=kind, actor=actor, at=at,
-                               detail=detail, log_index=index if index >= 0 else None))
+        s.add(
+            ParticipantEvent(
+                participant_id=p.id,
+                action=kind,
+                actor=actor,
+                at=at,
+                detail=detail,
+                log_index=index if index >= 0 else None,
+            )
+        )
 
     @staticmethod
-    def _check_fields(id: str, name_zh: str, name_en: str, level: str, division: str | None,
-                      uscc: str | None) -> None:
+    def _check_fields(
+        id: str, name_zh: str, name_en: str, level: str, division: str | None, uscc: str | None
+    ) -> None:
         if not id or len(id) > 64 or not set(id) <= _SLUG_CHARS or not id[0].isalpha():
             raise RegistryError("id must be a lowercase ASCII slug", code="invalid_id")
         if not name_zh.strip() or not name_en.strip() or len(name_zh) > 200 or len(name_en) > 200:
@@ -438,5 +515,6 @@ class Registry:
             try:
                 validate_uscc(uscc)
             except TrustError as exc:
-                raise RegistryError(f"invalid unified social credit code: {exc.message}",
-                                    code="invalid_uscc") from None
+                raise RegistryError(
+                    f"invalid unified social credit code: {exc.message}", code="invalid_uscc"
+                ) from None

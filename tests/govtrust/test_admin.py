@@ -33,8 +33,9 @@ def csrf(client, path="/admin/login"):
 
 def login(client, username="alice", password=PASSWORD):
     token = csrf(client)
-    return client.post("/admin/login", data={"username": username, "password": password,
-                                             "csrf_token": token})
+    return client.post(
+        "/admin/login", data={"username": username, "password": password, "csrf_token": token}
+    )
 
 
 def test_console_requires_login(client):
@@ -78,22 +79,43 @@ def test_list_and_detail_in_both_languages(client):
 def test_onboarding_then_approval_then_grants(client, hub):
     login(client)
     token = csrf(client, "/admin/participants/new")
-    r = client.post("/admin/participants/new", data={
-        "csrf_token": token, "id": "zj-xihu", "name_zh": "西湖区行政审批局",
-        "name_en": "Xihu Approval Bureau", "level": "county", "division": "330106", "parent": "zj"})
+    r = client.post(
+        "/admin/participants/new",
+        data={
+            "csrf_token": token,
+            "id": "zj-xihu",
+            "name_zh": "西湖区行政审批局",
+            "name_en": "Xihu Approval Bureau",
+            "level": "county",
+            "division": "330106",
+            "parent": "zj",
+        },
+    )
     assert r.status_code == 303
     for action in ("approve", "activate"):
-        r = client.post("/admin/participants/zj-xihu/lifecycle",
-                        data={"csrf_token": token, "action": action, "reason": "ok"})
+        r = client.post(
+            "/admin/participants/zj-xihu/lifecycle",
+            data={"csrf_token": token, "action": action, "reason": "ok"},
+        )
         assert r.status_code == 303
-    client.post("/admin/participants/zj-xihu/roles",
-                data={"csrf_token": token, "role": "license_issuer", "op": "grant"})
-    client.post("/admin/participants/zj-xihu/license-types",
-                data={"csrf_token": token, "license_type": "111", "op": "grant"})
+    client.post(
+        "/admin/participants/zj-xihu/roles",
+        data={"csrf_token": token, "role": "license_issuer", "op": "grant"},
+    )
+    client.post(
+        "/admin/participants/zj-xihu/license-types",
+        data={"csrf_token": token, "license_type": "111", "op": "grant"},
+    )
     key = generate_private_key("p256")
-    client.post("/admin/participants/zj-xihu/keys", data={
-        "csrf_token": token, "purpose": "license", "algorithm": "ES256",
-        "material": key.public_key().pem().decode()})
+    client.post(
+        "/admin/participants/zj-xihu/keys",
+        data={
+            "csrf_token": token,
+            "purpose": "license",
+            "algorithm": "ES256",
+            "material": key.public_key().pem().decode(),
+        },
+    )
     p = hub.registry.get("zj-xihu")
     assert p.status.value == "active" and p.roles == ("license_issuer",)
     assert p.license_types == ("111",) and p.keys[0].algorithm == "ES256"
@@ -104,24 +126,40 @@ def test_onboarding_then_approval_then_grants(client, hub):
 def test_bad_input_is_a_clear_error_not_a_500(client):
     login(client)
     token = csrf(client, "/admin/participants/new")
-    r = client.post("/admin/participants/new", data={
-        "csrf_token": token, "id": "x", "name_zh": "某", "name_en": "X", "level": "agency",
-        "uscc": "123"})
+    r = client.post(
+        "/admin/participants/new",
+        data={
+            "csrf_token": token,
+            "id": "x",
+            "name_zh": "某",
+            "name_en": "X",
+            "level": "agency",
+            "uscc": "123",
+        },
+    )
     assert r.status_code == 422 and "invalid_uscc" in r.get_data(as_text=True)
-    r = client.post("/admin/participants/zj/keys", data={
-        "csrf_token": token, "purpose": "license", "algorithm": "SM2", "material": "junk"},
-        follow_redirects=True)
+    r = client.post(
+        "/admin/participants/zj/keys",
+        data={"csrf_token": token, "purpose": "license", "algorithm": "SM2", "material": "junk"},
+        follow_redirects=True,
+    )
     assert r.status_code == 200 and "invalid_key" in r.get_data(as_text=True)
-    r = client.post("/admin/participants/zj/lifecycle",
-                    data={"csrf_token": token, "action": "approve"}, follow_redirects=True)
+    r = client.post(
+        "/admin/participants/zj/lifecycle",
+        data={"csrf_token": token, "action": "approve"},
+        follow_redirects=True,
+    )
     assert "invalid_transition" in r.get_data(as_text=True)
-    r = client.post("/admin/participants/zj/lifecycle",
-                    data={"csrf_token": token, "action": "explode"})
+    r = client.post(
+        "/admin/participants/zj/lifecycle", data={"csrf_token": token, "action": "explode"}
+    )
     assert r.status_code == 400
 
 
 def test_open_redirect_after_login_is_refused(client):
     token = csrf(client)
-    r = client.post("/admin/login?next=//evil.example/", data={
-        "username": "alice", "password": PASSWORD, "csrf_token": token})
+    r = client.post(
+        "/admin/login?next=//evil.example/",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
+    )
     assert r.headers["Location"].endswith("/admin/")

@@ -54,39 +54,103 @@ def test_keys_generate_refuses_wrong_algorithm(run):
     assert "unsupported_algorithm" in out.output
 
 
-@pytest.mark.parametrize("family,alg", [("sm2", "SM2"), ("p256", "ES256"), ("rsa", "RS256"),
-                                        ("rsa", "PS256"), ("ed25519", "EdDSA")])
+@pytest.mark.parametrize(
+    "family,alg",
+    [("sm2", "SM2"), ("p256", "ES256"), ("rsa", "RS256"), ("rsa", "PS256"), ("ed25519", "EdDSA")],
+)
 def test_crypto_sign_verify_exit_codes(run, tmp_path, family, alg):
     key = generate_private_key(family, rsa_bits=2048)
     (tmp_path / "k.pem").write_bytes(key.pem())
     (tmp_path / "p.pem").write_bytes(key.public_key().pem())
     (tmp_path / "m").write_bytes(b"document")
-    r = run("crypto", "sign", "--alg", alg, "--key", str(tmp_path / "k.pem"),
-            "--in", str(tmp_path / "m"), "--out", str(tmp_path / "s"))
+    r = run(
+        "crypto",
+        "sign",
+        "--alg",
+        alg,
+        "--key",
+        str(tmp_path / "k.pem"),
+        "--in",
+        str(tmp_path / "m"),
+        "--out",
+        str(tmp_path / "s"),
+    )
     assert r.exit_code == 0, r.output
-    ok = run("crypto", "verify", "--alg", alg, "--pub", str(tmp_path / "p.pem"),
-             "--in", str(tmp_path / "m"), "--sig", str(tmp_path / "s"))
+    ok = run(
+        "crypto",
+        "verify",
+        "--alg",
+        alg,
+        "--pub",
+        str(tmp_path / "p.pem"),
+        "--in",
+        str(tmp_path / "m"),
+        "--sig",
+        str(tmp_path / "s"),
+    )
     assert ok.exit_code == 0 and "Verified OK" in ok.output
     (tmp_path / "m").write_bytes(b"documenT")
-    bad = run("crypto", "verify", "--alg", alg, "--pub", str(tmp_path / "p.pem"),
-              "--in", str(tmp_path / "m"), "--sig", str(tmp_path / "s"))
+    bad = run(
+        "crypto",
+        "verify",
+        "--alg",
+        alg,
+        "--pub",
+        str(tmp_path / "p.pem"),
+        "--in",
+        str(tmp_path / "m"),
+        "--sig",
+        str(tmp_path / "s"),
+    )
     assert bad.exit_code == 1 and "Verification failure" in bad.output
 
 
 def test_crypto_verify_unusable_input_exits_2(run, tmp_path):
-    (tmp_path / "junk.pem").write_bytes(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+    (tmp_path / "junk.pem").write_bytes(
+        b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    )
     (tmp_path / "m").write_bytes(b"x")
     (tmp_path / "s").write_bytes(b"y")
-    r = run("crypto", "verify", "--alg", "SM2", "--pub", str(tmp_path / "junk.pem"),
-            "--in", str(tmp_path / "m"), "--sig", str(tmp_path / "s"))
+    r = run(
+        "crypto",
+        "verify",
+        "--alg",
+        "SM2",
+        "--pub",
+        str(tmp_path / "junk.pem"),
+        "--in",
+        str(tmp_path / "m"),
+        "--sig",
+        str(tmp_path / "s"),
+    )
     assert r.exit_code == 2 and "invalid_key" in r.output
-    missing = run("crypto", "verify", "--alg", "SM2", "--pub", str(tmp_path / "nope.pem"),
-                  "--in", str(tmp_path / "m"), "--sig", str(tmp_path / "s"))
+    missing = run(
+        "crypto",
+        "verify",
+        "--alg",
+        "SM2",
+        "--pub",
+        str(tmp_path / "nope.pem"),
+        "--in",
+        str(tmp_path / "m"),
+        "--sig",
+        str(tmp_path / "s"),
+    )
     assert missing.exit_code == 2
     key = generate_private_key("p256")
     (tmp_path / "p.pem").write_bytes(key.public_key().pem())
-    wrong = run("crypto", "verify", "--alg", "SM2", "--pub", str(tmp_path / "p.pem"),
-                "--in", str(tmp_path / "m"), "--sig", str(tmp_path / "s"))
+    wrong = run(
+        "crypto",
+        "verify",
+        "--alg",
+        "SM2",
+        "--pub",
+        str(tmp_path / "p.pem"),
+        "--in",
+        str(tmp_path / "m"),
+        "--sig",
+        str(tmp_path / "s"),
+    )
     assert wrong.exit_code == 2 and "unsupported_algorithm" in wrong.output
 
 

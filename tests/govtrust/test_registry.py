@@ -30,9 +30,15 @@ def test_seed_is_complete_and_idempotent(registry):
 
 def test_onboarding_lifecycle_records_actor_and_time(registry, clock):
     registry.seed(seed_participants())
-    p = registry.apply(id="zj-hz-xihu", name_zh="杭州市西湖区行政审批局",
-                       name_en="Xihu District Administrative Approval Bureau", level="county",
-                       division="330106", parent_id="zj", actor="admin:alice")
+    p = registry.apply(
+        id="zj-hz-xihu",
+        name_zh="杭州市西湖区行政审批局",
+        name_en="Xihu District Administrative Approval Bureau",
+        level="county",
+        division="330106",
+        parent_id="zj",
+        actor="admin:alice",
+    )
     assert p.status is Status.APPLIED
     clock.advance(minutes=5)
     assert registry.approve(p.id, actor="admin:bob").status is Status.APPROVED
@@ -42,8 +48,12 @@ def test_onboarding_lifecycle_records_actor_and_time(registry, clock):
     assert registry.revoke(p.id, actor="admin:dave").status is Status.REVOKED
     events = registry.events(p.id)
     assert [e.action for e in reversed(events)] == [
-        "participant.applied", "participant.approved", "participant.active",
-        "participant.suspended", "participant.active", "participant.revoked",
+        "participant.applied",
+        "participant.approved",
+        "participant.active",
+        "participant.suspended",
+        "participant.active",
+        "participant.revoked",
     ]
     assert events[0].actor == "admin:dave" and events[-1].actor == "admin:alice"
     assert events[-2].at > events[-1].at
@@ -55,16 +65,20 @@ def test_onboarding_lifecycle_records_actor_and_time(registry, clock):
     assert exc.value.code == "participant_revoked"
 
 
-@pytest.mark.parametrize("field,value,code", [
-    ("id", "Bad Id", "invalid_id"),
-    ("level", "galactic", "invalid_level"),
-    ("division", "999999", "invalid_division"),
-    ("uscc", "91350100M000100Y44", "invalid_uscc"),
-    ("name_zh", "  ", "invalid_name"),
-])
+@pytest.mark.parametrize(
+    "field,value,code",
+    [
+        ("id", "Bad Id", "invalid_id"),
+        ("level", "galactic", "invalid_level"),
+        ("division", "999999", "invalid_division"),
+        ("uscc", "91350100M000100Y44", "invalid_uscc"),
+        ("name_zh", "  ", "invalid_name"),
+    ],
+)
 def test_invalid_applications_are_refused(registry, field, value, code):
-    fields = dict(id="new-agency", name_zh="某局", name_en="Some Bureau", level="agency",
-                  actor="admin:alice")
+    fields = dict(
+        id="new-agency", name_zh="某局", name_en="Some Bureau", level="agency", actor="admin:alice"
+    )
     fields[field] = value
     with pytest.raises(RegistryError) as exc:
         registry.apply(**fields)
@@ -99,20 +113,36 @@ def test_roles_and_license_types(registry):
 def test_key_registration(registry):
     registry.seed(seed_participants())
     key = generate_private_key("sm2")
-    view = registry.register_key("zj", purpose="license", algorithm="SM2", actor="admin",
-                                 public_key_pem=key.public_key().pem())
+    view = registry.register_key(
+        "zj",
+        purpose="license",
+        algorithm="SM2",
+        actor="admin",
+        public_key_pem=key.public_key().pem(),
+    )
     assert view.jwk["crv"] == "SM2" and view.kid == key.public_key().thumbprint()[:22]
     with pytest.raises(RegistryError) as exc:
-        registry.register_key("zj", purpose="license", algorithm="SM2", actor="admin",
-                              public_key_pem=key.public_key().pem())
+        registry.register_key(
+            "zj",
+            purpose="license",
+            algorithm="SM2",
+            actor="admin",
+            public_key_pem=key.public_key().pem(),
+        )
     assert exc.value.code == "key_exists"
     with pytest.raises(RegistryError) as exc:
-        registry.register_key("zj", purpose="license", algorithm="ES256", actor="admin",
-                              public_key_pem=generate_private_key("sm2").public_key().pem())
+        registry.register_key(
+            "zj",
+            purpose="license",
+            algorithm="ES256",
+            actor="admin",
+            public_key_pem=generate_private_key("sm2").public_key().pem(),
+        )
     assert exc.value.code == "invalid_key"
     with pytest.raises(RegistryError) as exc:
-        registry.register_key("zj", purpose="license", algorithm="SM2", actor="admin",
-                              public_key_pem=b"garbage")
+        registry.register_key(
+            "zj", purpose="license", algorithm="SM2", actor="admin", public_key_pem=b"garbage"
+        )
     assert exc.value.code == "invalid_key"
     registry.retire_key("zj", view.kid, actor="admin")
     assert registry.get("zj").keys[0].status == "retired"
@@ -130,8 +160,11 @@ def test_every_change_goes_to_the_event_log(hub, clock):
     registry.apply(id="x", name_zh="某", name_en="X", level="agency", actor="admin:a")
     registry.approve("x", actor="admin:b")
     registry.grant_role("x", "seal_holder", actor="admin:b")
-    assert [k for k, _ in seen] == ["participant.applied", "participant.approved",
-                                    "participant.role_granted"]
+    assert [k for k, _ in seen] == [
+        "participant.applied",
+        "participant.approved",
+        "participant.role_granted",
+    ]
     assert seen[1][1]["actor"] == "admin:b" and seen[1][1]["participant"] == "x"
     assert [e.log_index for e in reversed(registry.events("x"))] == [0, 1, 2]
 

@@ -31,19 +31,27 @@ def test_pki_is_idempotent_and_chains(world, clock):
     assert sorted(r.signature_algorithm.name for r in roots) == ["ES256", "RS256", "SM2"]
     for info in world.keys.list(purpose="trust_list", owner="hub"):
         leaf, ca = world.pki.chain_for(info.kid)
-        path = validate_path(leaf, intermediates=[ca], roots=roots, at=clock(), purpose="trust_list")
+        path = validate_path(
+            leaf, intermediates=[ca], roots=roots, at=clock(), purpose="trust_list"
+        )
         assert len(path) == 3 and leaf.public_key == info.public_key
 
 
 def test_published_list_verifies_against_hub_roots(world, clock, tmp_path):
     world.registry.grant_role("mps", Role.LICENSE_ISSUER, actor="test")
     world.registry.grant_license_type("mps", "111", actor="test")
-    world.registry.apply(id="applicant", name_zh="申请中单位", name_en="Applicant", level="agency",
-                         actor="test")
+    world.registry.apply(
+        id="applicant", name_zh="申请中单位", name_en="Applicant", level="agency", actor="test"
+    )
     world.registry.suspend("gd", actor="test")
     key = generate_private_key("sm2")
-    world.registry.register_key("mps", purpose="license", algorithm="SM2", actor="test",
-                                public_key_pem=key.public_key().pem())
+    world.registry.register_key(
+        "mps",
+        purpose="license",
+        algorithm="SM2",
+        actor="test",
+        public_key_pem=key.public_key().pem(),
+    )
     p = world.trust_lists.publish()
     roots = [r.der for r in world.pki.roots()]
     tl = TrustListClient(roots=roots, state_dir=tmp_path).accept(p.document, now=clock())
@@ -103,14 +111,33 @@ def test_cli_publish_verify_and_rollback(world, config, tmp_path):
     assert run("trust-list", "publish", "--out", str(tmp_path / "1.json")).exit_code == 0
     assert run("trust-list", "publish", "--out", str(tmp_path / "2.json")).exit_code == 0
     state = str(tmp_path / "state")
-    ok = run("trust-list", "verify", str(tmp_path / "2.json"), "--roots", str(tmp_path / "roots.pem"),
-             "--state-dir", state)
+    ok = run(
+        "trust-list",
+        "verify",
+        str(tmp_path / "2.json"),
+        "--roots",
+        str(tmp_path / "roots.pem"),
+        "--state-dir",
+        state,
+    )
     assert ok.exit_code == 0 and "sequence 2" in ok.output
-    back = run("trust-list", "verify", str(tmp_path / "1.json"), "--roots",
-               str(tmp_path / "roots.pem"), "--state-dir", state, "--json")
+    back = run(
+        "trust-list",
+        "verify",
+        str(tmp_path / "1.json"),
+        "--roots",
+        str(tmp_path / "roots.pem"),
+        "--state-dir",
+        state,
+        "--json",
+    )
     assert back.exit_code == 1 and '"rollback"' in back.output
-    (tmp_path / "bad.json").write_bytes((tmp_path / "2.json").read_bytes().replace(b'"payload": "e', b'"payload": "f'))
-    bad = run("trust-list", "verify", str(tmp_path / "bad.json"), "--roots", str(tmp_path / "roots.pem"))
+    (tmp_path / "bad.json").write_bytes(
+        (tmp_path / "2.json").read_bytes().replace(b'"payload": "e', b'"payload": "f')
+    )
+    bad = run(
+        "trust-list", "verify", str(tmp_path / "bad.json"), "--roots", str(tmp_path / "roots.pem")
+    )
     assert bad.exit_code == 1
 
 

@@ -73,7 +73,9 @@ def test_rotation_overlap(hub, clock):
     # The old key is verify-only during the overlap ...
     with pytest.raises(KeyStateError):
         hub.keys.signer_for(old.kid, KeyPurpose.ID_TOKEN)
-    assert hub.keys.verification_key(old.kid, KeyPurpose.ID_TOKEN).verify("RS256", b"token", sig_old)
+    assert hub.keys.verification_key(old.kid, KeyPurpose.ID_TOKEN).verify(
+        "RS256", b"token", sig_old
+    )
     kids = [k["kid"] for k in hub.keys.jwks(KeyPurpose.ID_TOKEN)["keys"]]
     assert sorted(kids) == sorted([old.kid, new.kid])
     assert hub.keys.signer(KeyPurpose.ID_TOKEN).key_id == new.kid

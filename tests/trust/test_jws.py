@@ -7,9 +7,22 @@ import json
 import pytest
 
 from trust import b64url, b64url_decode, generate_private_key
-from trust.jws import JWSError, canonical_json, parse_compact, parse_general, sign_compact, sign_general
+from trust.jws import (
+    JWSError,
+    canonical_json,
+    parse_compact,
+    parse_general,
+    sign_compact,
+    sign_general,
+)
 
-FAMILIES = [("sm2", "SM2"), ("p256", "ES256"), ("rsa", "RS256"), ("rsa", "PS256"), ("ed25519", "EdDSA")]
+FAMILIES = [
+    ("sm2", "SM2"),
+    ("p256", "ES256"),
+    ("rsa", "RS256"),
+    ("rsa", "PS256"),
+    ("ed25519", "EdDSA"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +50,16 @@ def _forge(header: dict, payload: bytes = b"{}", sig: bytes = b"") -> str:
     return f"{b64url(json.dumps(header).encode())}.{b64url(payload)}.{b64url(sig)}"
 
 
-@pytest.mark.parametrize("header", [
-    {"alg": "none"}, {"alg": "HS256"}, {"alg": "ES256"}, {}, {"alg": 7},
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "none"},
+        {"alg": "HS256"},
+        {"alg": "ES256"},
+        {},
+        {"alg": 7},
+    ],
+)
 def test_algorithm_not_in_allow_list_is_refused(header):
     with pytest.raises(JWSError) as exc:
         parse_compact(_forge(header), allowed={"SM2"})
@@ -72,19 +92,29 @@ def test_der_signature_in_jws_is_refused(keys):
     assert sig.verify(p64, key.public_key()) is False
 
 
-@pytest.mark.parametrize("token", [
-    "a.b", "a.b.c.d", "!!!.e30.", _forge({"alg": "SM2"}).replace(".", "..", 1),
-    b64url(b'{"alg":"SM2","alg":"ES256"}') + ".e30.",  # duplicate member
-    b64url(b"[1]") + ".e30.", b64url(b'{"alg":"SM2","x":NaN}') + ".e30.", "é.e30.",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b",
+        "a.b.c.d",
+        "!!!.e30.",
+        _forge({"alg": "SM2"}).replace(".", "..", 1),
+        b64url(b'{"alg":"SM2","alg":"ES256"}') + ".e30.",  # duplicate member
+        b64url(b"[1]") + ".e30.",
+        b64url(b'{"alg":"SM2","x":NaN}') + ".e30.",
+        "é.e30.",
+    ],
+)
 def test_malformed_compact(token):
     with pytest.raises(JWSError):
         parse_compact(token, allowed={"SM2", "ES256"})
 
 
 def test_general_serialization_two_families(keys):
-    doc = sign_general(b"payload", [(keys["SM2"].signer("SM2"), {"typ": "t"}),
-                                    (keys["ES256"].signer("ES256"), {"typ": "t"})])
+    doc = sign_general(
+        b"payload",
+        [(keys["SM2"].signer("SM2"), {"typ": "t"}), (keys["ES256"].signer("ES256"), {"typ": "t"})],
+    )
     payload, p64, sigs = parse_general(json.dumps(doc), allowed={"SM2", "ES256"})
     assert payload == b"payload" and [s.algorithm.name for s in sigs] == ["SM2", "ES256"]
     assert sigs[0].verify(p64, keys["SM2"].public_key())
@@ -94,13 +124,16 @@ def test_general_serialization_two_families(keys):
     assert [s.algorithm.name for s in only] == ["ES256"]
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda d: d.pop("payload"),
-    lambda d: d.update(signatures=[]),
-    lambda d: d["signatures"][0].update(header={"kid": "x"}),
-    lambda d: d["signatures"][0].update(signature=123),
-    lambda d: d.update(payload="***"),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.pop("payload"),
+        lambda d: d.update(signatures=[]),
+        lambda d: d["signatures"][0].update(header={"kid": "x"}),
+        lambda d: d["signatures"][0].update(signature=123),
+        lambda d: d.update(payload="***"),
+    ],
+)
 def test_general_malformed(keys, mutate):
     doc = sign_general(b"p", [(keys["SM2"].signer("SM2"), None)])
     mutate(doc)

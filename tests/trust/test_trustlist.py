@@ -29,12 +29,20 @@ class Hierarchy:
         self.alg = alg
         root_key, ca_key, ee_key = (generate_private_key(family) for _ in range(3))
         life = dict(not_before=T0 - timedelta(days=1), not_after=T0 + timedelta(days=3650))
-        self.root = issue_root(root_key.signer(alg), f"CN={label} 根 CA,O=国家政务服务平台,C=CN",
-                               path_length=1, **life)
-        self.ca = issue_ca(root_key.signer(alg), self.root, ca_key.public_key(),
-                           f"CN={label} 运营 CA,C=CN", **life)
-        self.leaf = issue_end_entity(ca_key.signer(alg), self.ca, ee_key.public_key(),
-                                     f"CN={label} 信任列表签名,C=CN", purpose="trust_list", **life)
+        self.root = issue_root(
+            root_key.signer(alg), f"CN={label} 根 CA,O=国家政务服务平台,C=CN", path_length=1, **life
+        )
+        self.ca = issue_ca(
+            root_key.signer(alg), self.root, ca_key.public_key(), f"CN={label} 运营 CA,C=CN", **life
+        )
+        self.leaf = issue_end_entity(
+            ca_key.signer(alg),
+            self.ca,
+            ee_key.public_key(),
+            f"CN={label} 信任列表签名,C=CN",
+            purpose="trust_list",
+            **life,
+        )
         self.signer = TrustListSigner(ee_key.signer(alg), (self.leaf, self.ca))
         self.ca_key = ca_key
 
@@ -50,21 +58,52 @@ def ecc():
 
 
 PARTICIPANTS = [
-    {"id": "zj", "name_zh": "浙江政务服务网", "name_en": "Zhejiang", "level": "provincial",
-     "status": "active", "roles": ["license_issuer", "relying_party"], "license_types": ["111"],
-     "keys": [{"kid": "k1", "purpose": "license", "alg": "SM2", "jwk": {"kty": "EC"}, "x5c": []}],
-     "division": "330000"},
-    {"id": "gd", "name_zh": "广东政务服务网", "name_en": "Guangdong", "level": "provincial",
-     "status": "suspended", "roles": ["license_issuer"], "license_types": ["111"], "keys": []},
+    {
+        "id": "zj",
+        "name_zh": "浙江政务服务网",
+        "name_en": "Zhejiang",
+        "level": "provincial",
+        "status": "active",
+        "roles": ["license_issuer", "relying_party"],
+        "license_types": ["111"],
+        "keys": [
+            {"kid": "k1", "purpose": "license", "alg": "SM2", "jwk": {"kty": "EC"}, "x5c": []}
+        ],
+        "division": "330000",
+    },
+    {
+        "id": "gd",
+        "name_zh": "广东政务服务网",
+        "name_en": "Guangdong",
+        "level": "provincial",
+        "status": "suspended",
+        "roles": ["license_issuer"],
+        "license_types": ["111"],
+        "keys": [],
+    },
 ]
 
 
-def make(hs, *, seq=1, issued=T0, valid=timedelta(hours=24), roots=None, announced=(),
-         participants=PARTICIPANTS):
+def make(
+    hs,
+    *,
+    seq=1,
+    issued=T0,
+    valid=timedelta(hours=24),
+    roots=None,
+    announced=(),
+    participants=PARTICIPANTS,
+):
     roots = [h.root.der for h in hs] if roots is None else roots
-    payload = build_payload(sequence=seq, issuer="hub", issued_at=issued,
-                            next_update=issued + valid, participants=participants,
-                            roots=roots, announced_roots=announced)
+    payload = build_payload(
+        sequence=seq,
+        issuer="hub",
+        issued_at=issued,
+        next_update=issued + valid,
+        participants=participants,
+        roots=roots,
+        announced_roots=announced,
+    )
     return sign_trust_list(payload, [h.signer for h in hs])
 
 
@@ -123,12 +162,20 @@ def test_wrong_signer_is_refused(sm2, ecc):
 def test_signer_certificate_for_another_purpose_is_refused(sm2):
     key = generate_private_key("sm2")
     life = dict(not_before=T0 - timedelta(days=1), not_after=T0 + timedelta(days=30))
-    seal_cert = issue_end_entity(sm2.ca_key.signer("SM2"), sm2.ca, key.public_key(),
-                                 "CN=seal,C=CN", purpose="seal", **life)
+    seal_cert = issue_end_entity(
+        sm2.ca_key.signer("SM2"), sm2.ca, key.public_key(), "CN=seal,C=CN", purpose="seal", **life
+    )
     doc = sign_trust_list(
-        build_payload(sequence=1, issuer="hub", issued_at=T0, next_update=T0 + timedelta(1),
-                      participants=[], roots=[sm2.root.der]),
-        [TrustListSigner(key.signer("SM2"), (seal_cert, sm2.ca))])
+        build_payload(
+            sequence=1,
+            issuer="hub",
+            issued_at=T0,
+            next_update=T0 + timedelta(1),
+            participants=[],
+            roots=[sm2.root.der],
+        ),
+        [TrustListSigner(key.signer("SM2"), (seal_cert, sm2.ca))],
+    )
     with pytest.raises(TrustListError) as exc:
         verify_trust_list(doc, roots=[sm2.root.der], at=T0)
     assert exc.value.code == "untrusted_signer"
@@ -160,7 +207,8 @@ def test_stale_and_future_lists(tmp_path, sm2):
     assert exc.value.code == "stale"
     with pytest.raises(TrustListError) as exc:
         client(tmp_path / "b", [sm2.root]).accept(
-            make([sm2], seq=1, issued=T0 + timedelta(hours=1)), now=T0)
+            make([sm2], seq=1, issued=T0 + timedelta(hours=1)), now=T0
+        )
     assert exc.value.code == "not_yet_valid"
 
 
@@ -187,8 +235,9 @@ def test_forged_rotation_is_refused(tmp_path, sm2):
     c = client(tmp_path, [sm2.root])
     # Mallory announces her own root in a list she signs herself: not under a pinned root.
     with pytest.raises(TrustListError) as exc:
-        c.accept(make([mallory], seq=5, roots=[mallory.root.der], announced=[mallory.root.der]),
-                 now=T0)
+        c.accept(
+            make([mallory], seq=5, roots=[mallory.root.der], announced=[mallory.root.der]), now=T0
+        )
     assert exc.value.code == "untrusted_signer"
     assert c.roots == [sm2.root.der] and c.sequence == 0
 
@@ -207,8 +256,17 @@ def test_empty_policy_and_empty_list_trust_nothing(tmp_path, sm2):
     assert exc.value.code == "malformed"
 
 
-@pytest.mark.parametrize("doc", [b"", b"{}", b"[]", b"not json", b'{"payload":"","signatures":[]}',
-                                 b'{"payload":"e30","signatures":[{"protected":"e30","signature":""}]}'])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b"",
+        b"{}",
+        b"[]",
+        b"not json",
+        b'{"payload":"","signatures":[]}',
+        b'{"payload":"e30","signatures":[{"protected":"e30","signature":""}]}',
+    ],
+)
 def test_malformed_documents_give_typed_errors(sm2, doc):
     with pytest.raises(TrustListError) as exc:
         verify_trust_list(doc, roots=[sm2.root.der], at=T0)
