@@ -253,6 +253,7 @@ class SoftwareSigner(Signer):
 
 
 _SM2_SIG = ts_ec.ECDSA(ts_hashes.SM3())
+_SM2_N = CURVE_ORDERS[KeyFamily.SM2]
 
 
 class _SM2PublicKey(PublicKey):
@@ -276,12 +277,23 @@ class _SM2PublicKey(PublicKey):
     ) -> bool:
         if alg != "SM2":
             self._check_alg(alg)
-        try:
-            r, s = decode_rs(signature, KeyFamily.SM2, encoding)
-        except MalformedInput:
+        der = None
+        if encoding is not SigEncoding.RAW:
+            try:  # fast path: strict DER, decoded natively
+                r, s = decode_dss_signature(signature)
+                der = signature
+            except ValueError:
+                pass
+        if der is None:
+            try:
+                r, s = decode_rs(signature, KeyFamily.SM2, encoding)
+            except MalformedInput:
+                return False
+            der = encode_der_rs(r, s)
+        if not (0 < r < _SM2_N and 0 < s < _SM2_N):
             return False
         try:
-            self._key.verify(encode_der_rs(r, s), data, _SM2_SIG)
+            self._key.verify(der, data, _SM2_SIG)
         except ts_exceptions.InvalidSignature:
             return False
         return True
