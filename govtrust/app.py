@@ -45,6 +45,7 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
         SESSION_COOKIE_SECURE=config.base_url.startswith("https://"),
     )
     app.extensions["govtrust"] = hub or Hub(config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
     app.jinja_env.globals.update(_=translate, lang=current_language)
 
     @app.before_request
@@ -82,12 +83,15 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
         page = render_template("error.html", code=exc.code, description=exc.description)
         return make_response(page, exc.code)
 
-    from .admin.views import bp as admin_bp
+    import idp.messages  # noqa: F401 - registers the page texts
+    from idp.views import bp as idp_bp
 
+    from .admin.views import bp as admin_bp
     from .trust_views import bp as trust_bp
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(trust_bp)
+    app.register_blueprint(idp_bp)
     app.register_blueprint(log_bp)
 
     @app.get("/")

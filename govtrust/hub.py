@@ -10,18 +10,21 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from keys import KeyPurpose, KeyState, KeyStore, MasterKey, MasterKeyError, SoftwareCustody
 from keys._custody import Custody
 
 from .config import Config
 from .db import Database, utcnow
-from .migrate import upgrade
 from .hubpki import HubPki
+from .migrate import upgrade
 from .registry import Registry
-from .trustlist_service import TrustListService
 from .tlog_store import TransparencyLog, log_origin
+from .trustlist_service import TrustListService
+
+if TYPE_CHECKING:
+    from idp.service import Idp
 
 __all__ = ["Hub", "HUB_KEYS"]
 
@@ -102,6 +105,13 @@ class Hub:
     def trust_lists(self) -> TrustListService:
         return TrustListService(self.db, registry=self.registry, keys=self.keys, pki=self.pki,
                                 log=self.log, clock=self.clock)
+
+    @cached_property
+    def idp(self) -> Idp:
+        from idp.service import Idp
+
+        return Idp(db=self.db, keys=self.keys, master_key=self.master_key,
+                   issuer=self.config.base_url, clock=self.clock)
 
     def migrate(self) -> None:
         upgrade(self.db.engine)

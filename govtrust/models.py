@@ -7,6 +7,7 @@ from govtrust import trustlist_service as _trustlist  # noqa: F401
 from govtrust.admin import models as _admin_models  # noqa: F401
 from govtrust.db import Base
 from govtrust.registry import models as _registry_models  # noqa: F401
+from idp import models as _idp_models  # noqa: F401
 from keys import models as _keys_models  # noqa: F401
 
 __all__ = ["Base"]

@@ -1,1 +1,4 @@
-"""idp — see DESIGN.md; grows with its issue."""
+"""The national SSO identity provider (OpenID Connect, Flask + Authlib).
+
+Log in once at the hub, be recognised by every regional platform; log out once.
+"""

@@ -141,6 +141,16 @@ class MasterKey:
             "(or run 'govtrust init' to create a development one)"
         )
 
+    def derive(self, label: str, length: int = 32) -> bytes:
+        """A purpose-bound secret derived with HKDF-SHA256 (RFC 5869); the master
+        key itself never leaves this object."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        return HKDF(hashes.SHA256(), length, salt=None, info=f"govtrust|{label}".encode()).derive(
+            self._key
+        )
+
     def wrap(self, plaintext: bytes, context: bytes) -> bytes:
         """Envelope-encrypt ``plaintext`` bound to ``context``."""
         dek = secrets.token_bytes(32)

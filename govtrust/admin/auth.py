@@ -9,7 +9,7 @@ console signs in through it and this module keeps only the CSRF helpers.
 from __future__ import annotations
 
 import functools
-import hmac
+import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,12 +17,13 @@ from typing import Any, Final, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort, current_app, redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from govtrust.db import Database
+from govtrust.security import check_csrf, csrf_token
 
-from .models import AdminUser
+from .models import AdminSession, AdminUser
 
 __all__ = [
     "hasher",
@@ -101,9 +102,45 @@ def authenticate(db: Database, username: str, password: str, now: Any) -> AdminU
     return user
 
 
+SESSION_LIFETIME: Final = timedelta(hours=8)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(db: Database, username: str, now: Any) -> str:
+    token = secrets.token_urlsafe(32)
+    with db.write() as s:
+        s.add(AdminSession(token_hash=_token_hash(token), username=username, created_at=now,
+                           expires_at=now + SESSION_LIFETIME))
+    return token
+
+
+def end_session(db: Database, token: str | None, now: Any) -> None:
+    if not token:
+        return
+    with db.write() as s:
+        row = s.get(AdminSession, _token_hash(token))
+        if row is not None and row.ended_at is None:
+            row.ended_at = now
+
+
 def current_admin() -> str | None:
-    admin = session.get("admin")
-    return admin if isinstance(admin, str) else None
+    """The signed-in administrator, checked against the server-side session."""
+    token = session.get("admin_token")
+    if not isinstance(token, str):
+        return None
+    cached = getattr(g, "_admin", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    hub = current_app.extensions["govtrust"]
+    with hub.db.session() as s:
+        row = s.get(AdminSession, _token_hash(token))
+        if row is None or row.ended_at is not None or row.expires_at <= hub.clock():
+            return None
+        g._admin = row.username
+        return row.username
 
 
 def login_required(view: F) -> F:
@@ -114,19 +151,3 @@ def login_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def csrf_token() -> str:
-    token = session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return str(token)
-
-
-def check_csrf() -> None:
-    sent = request.form.get("csrf_token", "")
-    expected = session.get("csrf", "")
-    if not expected or not hmac.compare_digest(sent, expected):
-        current_app.logger.warning("CSRF token mismatch on %s", request.path)
-        abort(400, description="CSRF token missing or wrong / 表单已过期，请刷新后重试")

@@ -13,7 +13,16 @@ from govtrust.i18n import register, translate
 from govtrust.registry import LEVELS, RegistryError, Role, Status
 from trust import SIGNATURE_ALGORITHMS, TrustError
 
-from .auth import LoginFailed, authenticate, check_csrf, csrf_token, current_admin, login_required
+from .auth import (
+    LoginFailed,
+    authenticate,
+    check_csrf,
+    csrf_token,
+    current_admin,
+    end_session,
+    login_required,
+    start_session,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -71,7 +80,7 @@ def login() -> Any:
             error = translate("admin.login.failed")
         else:
             session.clear()  # a new session at login (no fixation)
-            session["admin"] = user.username
+            session["admin_token"] = start_session(hub.db, user.username, hub.clock())
             session.permanent = False
             target = request.args.get("next", "")
             if not target.startswith("/admin") or target.startswith("//"):
@@ -83,6 +92,8 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
+    hub = _hub()
+    end_session(hub.db, session.get("admin_token"), hub.clock())
     session.clear()
     return redirect(url_for("landing"), code=303)
 

@@ -163,3 +163,12 @@ def test_open_redirect_after_login_is_refused(client):
         data={"username": "alice", "password": PASSWORD, "csrf_token": token},
     )
     assert r.headers["Location"].endswith("/admin/")
+
+
+def test_sign_out_ends_the_session_on_the_server(client):
+    login(client)
+    cookie = client.get_cookie("session").value
+    token = csrf(client, "/admin/")
+    assert client.post("/admin/logout", data={"csrf_token": token}).status_code == 303
+    client.set_cookie("session", cookie)  # a copy of the old cookie is useless
+    assert client.get("/admin/").status_code == 302

@@ -1,0 +1,183 @@
+"""The hub's single sign-on session.
+
+The browser holds ``<sid>.<secret>`` in an HttpOnly, SameSite=Lax cookie; the
+database holds the session with a SHA-256 of the secret, so a database read
+does not yield usable cookies. A new session (new ``sid``) is created at every
+login and at every step-up (no fixation). Every relying party a session serves
+is recorded for single logout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from govtrust.db import Database, utcnow
+
+from .models import HubSession, SessionClient
+
+__all__ = ["SessionStore", "SessionView", "COOKIE_NAME", "SESSION_LIFETIME"]
+
+COOKIE_NAME: Final = "gt_sso"
+SESSION_LIFETIME: Final = timedelta(hours=8)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    sid: str
+    account_id: str
+    auth_time: datetime
+    acr: str
+    amr: tuple[str, ...]
+    created_at: datetime
+    last_seen: datetime
+    expires_at: datetime
+    user_agent: str
+    ip: str
+    clients: tuple[str, ...] = ()
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _view(s: HubSession, clients: tuple[str, ...] = ()) -> SessionView:
+    return SessionView(
+        s.sid,
+        s.account_id,
+        s.auth_time,
+        s.acr,
+        tuple(s.amr),
+        s.created_at,
+        s.last_seen,
+        s.expires_at,
+        s.user_agent,
+        s.ip,
+        clients,
+    )
+
+
+class SessionStore:
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    def create(
+        self,
+        account_id: str,
+        *,
+        acr: str,
+        amr: list[str],
+        user_agent: str = "",
+        ip: str = "",
+        replaces: str | None = None,
+        auth_time: datetime | None = None,
+    ) -> tuple[SessionView, str]:
+        """A fresh session; returns (view, cookie value). With ``replaces`` (step-up)
+        the old session ends and its relying parties carry over."""
+        now = self._clock()
+        sid = secrets.token_urlsafe(24)
+        secret = secrets.token_urlsafe(32)
+        row = HubSession(
+            sid=sid,
+            secret_hash=_digest(secret),
+            account_id=account_id,
+            auth_time=auth_time or now,
+            acr=acr,
+            amr=list(amr),
+            created_at=now,
+            last_seen=now,
+            expires_at=now + SESSION_LIFETIME,
+            user_agent=user_agent[:300],
+            ip=ip[:64],
+        )
+        with self._db.write() as s:
+            s.add(row)
+            s.flush()
+            if replaces:
+                old = s.get(HubSession, replaces)
+                if old is not None and old.account_id == account_id and old.ended_at is None:
+                    old.ended_at = now
+                    for client_id in s.scalars(
+                        select(SessionClient.client_id).where(SessionClient.sid == replaces)
+                    ).all():
+                        s.add(SessionClient(sid=sid, client_id=client_id, first_at=now))
+        return _view(row), f"{sid}.{secret}"
+
+    def lookup(self, cookie: str | None) -> SessionView | None:
+        """The live session for a cookie value, or None (expired, ended, forged)."""
+        if not cookie or "." not in cookie or len(cookie) > 200:
+            return None
+        sid, secret = cookie.split(".", 1)
+        now = self._clock()
+        with self._db.session() as s:
+            row = s.get(HubSession, sid)
+            if row is None or row.ended_at is not None or row.expires_at <= now:
+                return None
+            if not hmac.compare_digest(row.secret_hash, _digest(secret)):
+                return None
+            clients = tuple(
+                s.scalars(select(SessionClient.client_id).where(SessionClient.sid == sid)).all()
+            )
+            return _view(row, clients)
+
+    def record_client(self, sid: str, client_id: str) -> None:
+        try:
+            with self._db.write() as s:
+                exists = s.scalar(
+                    select(SessionClient.id).where(
+                        SessionClient.sid == sid, SessionClient.client_id == client_id
+                    )
+                )
+                if exists is None:
+                    s.add(SessionClient(sid=sid, client_id=client_id, first_at=self._clock()))
+                s.execute(
+                    update(HubSession).where(HubSession.sid == sid).values(last_seen=self._clock())
+                )
+        except IntegrityError:
+            pass  # recorded concurrently: the pair exists, which is all we need
+
+    def end(self, sid: str) -> tuple[str, ...]:
+        """End a session; returns the relying parties it served (once: a second call returns ())."""
+        now = self._clock()
+        with self._db.write() as s:
+            result = s.execute(
+                update(HubSession)
+                .where(HubSession.sid == sid, HubSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return ()
+            return tuple(
+                s.scalars(select(SessionClient.client_id).where(SessionClient.sid == sid)).all()
+            )
+
+    def for_account(self, account_id: str) -> list[SessionView]:
+        now = self._clock()
+        with self._db.session() as s:
+            rows = s.scalars(
+                select(HubSession)
+                .where(
+                    HubSession.account_id == account_id,
+                    HubSession.ended_at.is_(None),
+                    HubSession.expires_at > now,
+                )
+                .order_by(HubSession.created_at.desc())
+            ).all()
+            out = []
+            for row in rows:
+                clients = tuple(
+                    s.scalars(
+                        select(SessionClient.client_id).where(SessionClient.sid == row.sid)
+                    ).all()
+                )
+                out.append(_view(row, clients))
+            return out
