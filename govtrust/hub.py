@@ -81,11 +81,12 @@ class Hub:
             software=SoftwareCustody(self.master_key),
             hsm=self.hsm,
             clock=self.clock,
+            log=self.log,
         )
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self.db, clock=self.clock)
+        return Registry(self.db, log=self.log, clock=self.clock)
 
     @cached_property
     def log(self) -> TransparencyLog:

@@ -41,7 +41,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from govtrust.db import Database, utcnow
-from trust import TrustError
+from trust import TrustError, public_key_from_jwk
 from trust.jws import JWSError, parse_compact
 
 from .clients import ClientStore, ClientView
@@ -53,6 +53,9 @@ __all__ = ["GrantUser", "IdpServer", "CODE_LIFETIME", "REFRESH_LIFETIME"]
 CODE_LIFETIME: Final = timedelta(minutes=2)
 REFRESH_LIFETIME: Final = timedelta(days=30)
 ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# Written into ``idp_codes.grant_id`` by a second redemption that finds no grant yet:
+# the redemption still issuing sees it and issues its tokens already revoked.
+CODE_REPLAYED: Final = "replayed"
 CLIENT_ASSERTION_ALGS: Final = frozenset({"ES256", "RS256", "PS256", "SM2", "EdDSA"})
 
 
@@ -240,7 +243,7 @@ class RefreshGrant(_Issuing, grants.RefreshTokenGrant):  # type: ignore[misc]
         token = self.request.form.get("refresh_token")
         if not token:
             raise InvalidRequestError("Missing 'refresh_token' in request.")
-        record = self.idp.consume_refresh_token(token, client)
+        record = self.idp.consume_refresh_token(token, client, scope=self.request.payload.scope)
         if record is None:
             raise InvalidGrantError()
         return record
@@ -347,13 +350,17 @@ class IdpServer:
         # Registered key and algorithm only; try every key that shares the kid.
         kid = sig.header.get("kid")
         verified = False
-        for key_kid, key in client.public_keys():
+        for jwk in (client.jwks or {}).get("keys", []):
+            key_kid = jwk.get("kid")
             if kid is not None and key_kid is not None and key_kid != kid:
                 continue
-            registered_alg = next(
-                (j.get("alg") for j in client.jwks["keys"] if j.get("kid") == key_kid), None
-            )  # type: ignore[index]
+            # Each key's own registered algorithm (keys may share a kid).
+            registered_alg = jwk.get("alg")
             if registered_alg and registered_alg != sig.algorithm.jose:
+                continue
+            try:
+                key = public_key_from_jwk(jwk)
+            except TrustError:
                 continue
             if sig.verify(payload_b64, key):
                 verified = True
@@ -415,9 +422,24 @@ class IdpServer:
         access, jti, exp = self.tokens.access_token(
             sub=sub, client_id=client.client_id, scope=scope, auth_time=auth_time, acr=acr
         )
+        replayed = False
         with self.db.write() as s:
             if grant_id is None:
                 grant_id = str(uuid.uuid4())
+                if code_hash is not None:
+                    # Link the code to its grant unless a second redemption got there
+                    # first (it marked the code): then everything issued here is
+                    # revoked at once (RFC 6749 §4.1.2, under concurrency).
+                    linked = s.execute(
+                        update(AuthorizationCode)
+                        .where(
+                            AuthorizationCode.code_hash == code_hash,
+                            AuthorizationCode.grant_id.is_(None),
+                        )
+                        .values(grant_id=grant_id)
+                        .execution_options(synchronize_session=False)
+                    )
+                    replayed = linked.rowcount != 1  # type: ignore[attr-defined]
                 s.add(
                     Grant(
                         id=grant_id,
@@ -430,15 +452,11 @@ class IdpServer:
                         acr=acr,
                         amr=amr,
                         created_at=now,
+                        revoked_at=now if replayed else None,
+                        revoked_reason="code_reuse" if replayed else None,
                     )
                 )
                 s.flush()
-                if code_hash is not None:
-                    s.execute(
-                        update(AuthorizationCode)
-                        .where(AuthorizationCode.code_hash == code_hash)
-                        .values(grant_id=grant_id)
-                    )
             s.add(
                 AccessTokenRecord(
                     jti=jti,
@@ -447,6 +465,7 @@ class IdpServer:
                     account_id=account_id,
                     scope=scope,
                     expires_at=exp,
+                    revoked_at=now if replayed else None,
                 )
             )
             refresh = None
@@ -459,6 +478,7 @@ class IdpServer:
                         scope=scope,
                         created_at=now,
                         expires_at=now + REFRESH_LIFETIME,
+                        revoked_at=now if replayed else None,
                     )
                 )
         body: dict[str, Any] = {
@@ -508,8 +528,12 @@ class IdpServer:
 
     # ------------------------------------------------------------ refresh and revocation
 
-    def consume_refresh_token(self, token: str, client: ClientView) -> _RefreshRecord | None:
-        """Rotate: the token is spent now. Reuse of a spent token revokes its grant."""
+    def consume_refresh_token(
+        self, token: str, client: ClientView, *, scope: str | None = None
+    ) -> _RefreshRecord | None:
+        """Rotate: the token is spent now. Reuse of a spent token revokes its grant.
+        A ``scope`` wider than the token's raises ``invalid_scope`` and leaves a live
+        token unspent (a retry must not look like reuse)."""
         if not isinstance(token, str) or len(token) > 200:
             return None
         digest = _h(token)
@@ -521,6 +545,8 @@ class IdpServer:
             grant = s.get(Grant, row.grant_id)
             if grant is None or grant.client_id != client.client_id:
                 return None
+            if scope and row.used_at is None and not set(scope.split()) <= set(row.scope.split()):
+                raise InvalidScopeError("scope exceeds what was granted")
             result = s.execute(
                 update(RefreshToken)
                 .where(
@@ -530,9 +556,13 @@ class IdpServer:
                     RefreshToken.expires_at > now,
                 )
                 .values(used_at=now)
+                .execution_options(synchronize_session=False)
             )
             won = result.rowcount == 1  # type: ignore[attr-defined]
-            reuse = not won and row.used_at is not None
+            # Read back from the database, not the row loaded before the UPDATE: a
+            # concurrent winner's commit is only visible now.
+            spent = s.scalar(select(RefreshToken.used_at).where(RefreshToken.token_hash == digest))
+            reuse = not won and spent is not None
             if won and grant.revoked_at is None:
                 s.expunge(row)
                 s.expunge(grant)
@@ -563,11 +593,23 @@ class IdpServer:
             )
 
     def revoke_code_grant(self, code_hash: str, *, reason: str) -> None:
-        with self.db.session() as s:
+        """A second redemption: revoke the grant issued from the code, or, when the
+        first redemption has not linked one yet, mark the code so that it issues its
+        tokens revoked (see :meth:`issue_for_user`)."""
+        with self.db.write() as s:
+            s.execute(
+                update(AuthorizationCode)
+                .where(
+                    AuthorizationCode.code_hash == code_hash,
+                    AuthorizationCode.grant_id.is_(None),
+                )
+                .values(grant_id=CODE_REPLAYED)
+                .execution_options(synchronize_session=False)
+            )
             grant_id = s.scalar(
                 select(AuthorizationCode.grant_id).where(AuthorizationCode.code_hash == code_hash)
             )
-        if grant_id:
+        if grant_id and grant_id != CODE_REPLAYED:
             self.revoke_grant(grant_id, reason=reason)
 
     def revoke_for_session(self, sid: str, *, reason: str = "logout") -> None:
@@ -587,7 +629,14 @@ class IdpServer:
         """False when the access token was revoked (directly or through its grant)."""
         with self.db.session() as s:
             row = s.get(AccessTokenRecord, jti)
-            return row is not None and row.revoked_at is None and row.expires_at > self.clock()
+            if row is None or row.revoked_at is not None or row.expires_at <= self.clock():
+                return False
+            if row.grant_id is None:
+                return True
+            # The grant decides too: a token issued while its grant was being
+            # revoked (concurrent refresh and reuse) must not outlive it.
+            revoked = s.scalar(select(Grant.revoked_at).where(Grant.id == row.grant_id))
+            return revoked is None
 
     def check_client_auth_conflict(self, request: Any) -> None:
         """Refuse requests that authenticate a client in more than one way (RFC 6749 §2.3)."""

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from govtrust.db import Database, utcnow
 
-from .models import HubSession, SessionClient
+from .models import Grant, HubSession, SessionClient
 
 __all__ = ["SessionStore", "SessionView", "COOKIE_NAME", "SESSION_LIFETIME"]
 
@@ -82,7 +82,7 @@ class SessionStore:
         auth_time: datetime | None = None,
     ) -> tuple[SessionView, str]:
         """A fresh session; returns (view, cookie value). With ``replaces`` (step-up)
-        the old session ends and its relying parties carry over."""
+        the old session ends and its relying parties and grants carry over."""
         now = self._clock()
         sid = secrets.token_urlsafe(24)
         secret = secrets.token_urlsafe(32)
@@ -110,6 +110,14 @@ class SessionStore:
                         select(SessionClient.client_id).where(SessionClient.sid == replaces)
                     ).all():
                         s.add(SessionClient(sid=sid, client_id=client_id, first_at=now))
+                    # The grants move too, so that logging out of the new session ends
+                    # them (they would otherwise hang off a session nobody can end).
+                    s.execute(
+                        update(Grant)
+                        .where(Grant.sid == replaces, Grant.revoked_at.is_(None))
+                        .values(sid=sid)
+                        .execution_options(synchronize_session=False)
+                    )
         return _view(row), f"{sid}.{secret}"
 
     def lookup(self, cookie: str | None) -> SessionView | None:

@@ -323,14 +323,19 @@ def authorize() -> Response:
     now = idp.clock()
     need_login = hub is None
     if hub is not None:
-        fresh = hub.auth_time.timestamp() >= started - 1
+        # Fresh: the user signed in after this request arrived (while it waited).
+        fresh = hub.auth_time.timestamp() >= started
         if "login" in prompt and not fresh:
             need_login = True
-        if max_age is not None and (now - hub.auth_time).total_seconds() > max_age:
-            need_login = True
+        if max_age is not None and not fresh and (now - hub.auth_time).total_seconds() > max_age:
+            need_login = True  # a sign-in for this very request satisfies any max_age
         if ACR_ORDER.get(hub.acr, 0) < ACR_ORDER[wanted_acr] and not fresh:
             need_login = True  # step-up
         if hint_sub is not None and hint_sub != idp.subject_for(hub.account_id, client):
+            if fresh:  # signed in again, still someone else: asking again would loop
+                return _error_redirect(
+                    redirect_uri, "login_required", "the user is not the id_token_hint's", state
+                )
             need_login = True
     if need_login:
         if "none" in prompt:

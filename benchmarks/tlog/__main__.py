@@ -19,8 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10^4 leaves (smoke use)")
     parser.add_argument("--leaves", dest="tlog_leaves", type=int, help="log size to build")
     parser.add_argument("--pg", help="PostgreSQL URL (a scratch schema is created and dropped)")
-    parser.add_argument("--backends", default="sqlite,postgres",
-                        help="comma-separated: sqlite, postgres (default: both)")
+    parser.add_argument(
+        "--backends",
+        default="sqlite,postgres",
+        help="comma-separated: sqlite, postgres (default: both)",
+    )
     parser.add_argument("--seconds", type=float, help="seconds per side for single appends")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)

@@ -54,7 +54,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -117,49 +117,48 @@ def _peer_table(metadata: sa.MetaData) -> sa.Table:
 
 
 @contextmanager
-def scratch_sqlite() -> Iterator[tuple[str, Callable[[Database], int]]]:
+def scratch_sqlite() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="govtrust-tlog-bench-")
-    path = os.path.join(folder, "bench.db")
-
-    def size(_db: Database) -> int:
-        return sum(os.path.getsize(path + s) for s in ("", "-wal") if os.path.exists(path + s))
-
     try:
-        yield f"sqlite:///{path}", size
+        yield f"sqlite:///{os.path.join(folder, 'bench.db')}"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextmanager
-def scratch_postgres(base: str) -> Iterator[tuple[str, Callable[[Database], int]]]:
+def scratch_postgres(base: str) -> Iterator[str]:
     schema = f"bench_tlog_{secrets.token_hex(5)}"
     admin = sa.create_engine(base)
     with admin.begin() as conn:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in base else "?"
-
-    def size(db: Database) -> int:
-        with db.engine.connect() as conn:
-            return int(
-                conn.exec_driver_sql(
-                    "SELECT pg_total_relation_size('log_leaves') + "
-                    "pg_total_relation_size('log_nodes')"
-                ).scalar_one()
-            )
-
     try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}", size
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
 
 
-def _peer_size(db: Database, sqlite_total: int | None) -> int | None:
-    if db.is_sqlite:
-        return None  # one file for both tables; see bytes_per_leaf note
+def table_bytes(db: Database, *tables: str) -> int | None:
+    """Bytes on disk of ``tables`` with their indexes (SQLite: the dbstat table)."""
     with db.engine.connect() as conn:
-        return int(conn.exec_driver_sql("SELECT pg_total_relation_size('peer_leaves')").scalar_one())
+        if db.is_sqlite:
+            marks = ", ".join("?" * len(tables))
+            try:
+                total = conn.exec_driver_sql(
+                    "SELECT SUM(d.pgsize) FROM dbstat d JOIN sqlite_master m ON m.name = d.name "
+                    f"WHERE m.tbl_name IN ({marks})",
+                    tables,
+                ).scalar_one()
+            except sa.exc.OperationalError:  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
+                return None
+        else:
+            total = conn.exec_driver_sql(
+                " + ".join(["pg_total_relation_size(%s)"] * len(tables)).join(["SELECT ", ""]),
+                tables,
+            ).scalar_one()
+    return int(total)
 
 
 # --------------------------------------------------------------------------- phases
@@ -206,7 +205,9 @@ def build(db: Database, log: TransparencyLog, peer: sa.Table, mode: Mode) -> dic
                     log.append_many(s, batch)
             return time.perf_counter() - t0
 
-        def plain(first: int = n, batches: list[list[tuple[str, dict[str, Any]]]] = batches) -> float:
+        def plain(
+            first: int = n, batches: list[list[tuple[str, dict[str, Any]]]] = batches
+        ) -> float:
             t0 = time.perf_counter()
             i = first
             for batch in batches:
@@ -214,8 +215,15 @@ def build(db: Database, log: TransparencyLog, peer: sa.Table, mode: Mode) -> dic
                 rows = []
                 for kind, data in batch:
                     raw = encode_leaf(kind, data)
-                    rows.append({"idx": i, "leaf_hash": leaf_hash(raw), "kind": kind,
-                                 "data": raw, "created_at": now})
+                    rows.append(
+                        {
+                            "idx": i,
+                            "leaf_hash": leaf_hash(raw),
+                            "kind": kind,
+                            "data": raw,
+                            "created_at": now,
+                        }
+                    )
                     i += 1
                 with db.write() as s:
                     s.execute(insert_peer, rows)
@@ -236,8 +244,10 @@ def build(db: Database, log: TransparencyLog, peer: sa.Table, mode: Mode) -> dic
         chunk_no += 1
         now = time.perf_counter()
         if now - last_report > 15:
-            progress(f"  tlog build: {n:,} / {mode.leaves:,} leaves, "
-                     f"{size / a:,.0f}/s (peer {size / b:,.0f}/s)")
+            progress(
+                f"  tlog build: {n:,} / {mode.leaves:,} leaves, "
+                f"{size / a:,.0f}/s (peer {size / b:,.0f}/s)"
+            )
             last_report = now
     return {
         "leaves": n,
@@ -312,8 +322,9 @@ def proofs(db: Database, log: TransparencyLog, size: int, mode: Mode) -> dict[st
     }
 
 
-def singles(db: Database, log: TransparencyLog, peer: sa.Table, mode: Mode,
-            start: int) -> dict[str, Any]:
+def singles(
+    db: Database, log: TransparencyLog, peer: sa.Table, mode: Mode, start: int
+) -> dict[str, Any]:
     ours_i = itertools.count(start)
     peer_i = itertools.count(start)
     insert_peer = sa.insert(peer)
@@ -325,13 +336,19 @@ def singles(db: Database, log: TransparencyLog, peer: sa.Table, mode: Mode,
     def plain() -> None:
         i = next(peer_i)
         raw = encode_leaf(KIND, event(i))
-        row = {"idx": i, "leaf_hash": leaf_hash(raw), "kind": KIND, "data": raw,
-               "created_at": datetime.now(UTC)}
+        row = {
+            "idx": i,
+            "leaf_hash": leaf_hash(raw),
+            "kind": KIND,
+            "data": raw,
+            "created_at": datetime.now(UTC),
+        }
         with db.write() as s:
             s.execute(insert_peer, [row])
 
-    a, b = interleaved([ours, plain], mode.single_seconds, slice_seconds=mode.slice_seconds,
-                       clock="wall")
+    a, b = interleaved(
+        [ours, plain], mode.single_seconds, slice_seconds=mode.slice_seconds, clock="wall"
+    )
     return {
         "ours": round(a.rate, 1),
         "peer": round(b.rate, 1),
@@ -342,7 +359,7 @@ def singles(db: Database, log: TransparencyLog, peer: sa.Table, mode: Mode,
     }
 
 
-def bench_backend(name: str, url: str, size_of: Callable[[Database], int], mode: Mode) -> dict[str, Any]:
+def bench_backend(name: str, url: str, mode: Mode) -> dict[str, Any]:
     db = Database(url)
     try:
         upgrade(db.engine)
@@ -355,8 +372,8 @@ def bench_backend(name: str, url: str, size_of: Callable[[Database], int], mode:
         assert head.size == mode.leaves
         progress(f"tlog [{name}]: built in {built['wall_seconds']} s; proofs")
         proof = proofs(db, log, head.size, mode)
-        stored = size_of(db)
-        peer_bytes = _peer_size(db, stored)
+        stored = table_bytes(db, "log_leaves", "log_nodes")
+        peer_bytes = table_bytes(db, "peer_leaves")
         progress(f"tlog [{name}]: single appends, {mode.single_seconds} s per side")
         single = singles(db, log, peer, mode, head.size)
         return {
@@ -365,7 +382,7 @@ def bench_backend(name: str, url: str, size_of: Callable[[Database], int], mode:
             "batched": built,
             "single": single,
             "proofs": proof,
-            "bytes_per_leaf": round(stored / head.size, 1),
+            "bytes_per_leaf": None if stored is None else round(stored / head.size, 1),
             "peer_bytes_per_leaf": None if peer_bytes is None else round(peer_bytes / head.size, 1),
         }
     finally:
@@ -408,15 +425,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     for name in wanted:
         if name == "sqlite":
-            with scratch_sqlite() as (url, size_of):
-                result["backends"][name] = bench_backend(name, url, size_of, mode)
+            with scratch_sqlite() as url:
+                result["backends"][name] = bench_backend(name, url, mode)
         elif name == "postgres":
             if not pg:
-                result["backends"][name] = {"skipped": "no --pg URL, GOVTRUST_BENCH_PG or "
-                                                      "TEST_DATABASE_URL"}
+                result["backends"][name] = {
+                    "skipped": "no --pg URL, GOVTRUST_BENCH_PG or TEST_DATABASE_URL"
+                }
                 continue
-            with scratch_postgres(pg) as (url, size_of):
-                result["backends"][name] = bench_backend(name, url, size_of, mode)
+            with scratch_postgres(pg) as url:
+                result["backends"][name] = bench_backend(name, url, mode)
         else:
             raise ValueError(f"unknown backend {name!r} (sqlite, postgres)")
     result["targets"] = _targets(result, mode)
@@ -433,16 +451,23 @@ def _targets(result: dict[str, Any], mode: Mode) -> list[dict[str, Any]]:
         if "skipped" in r:
             continue
         rate = r["batched"]["ours"]
-        out.append({"target": f"{name}: batched appends/s >= {BATCHED_TARGET:,.0f}",
-                    "value": rate, "status": _status(rate >= BATCHED_TARGET)})
+        out.append(
+            {
+                "target": f"{name}: batched appends/s >= {BATCHED_TARGET:,.0f}",
+                "value": rate,
+                "status": _status(rate >= BATCHED_TARGET),
+            }
+        )
         for stat in ("median", "p99"):
             ms = r["proofs"]["inclusion_ms"][stat]
-            out.append({
-                "target": f"{name}: inclusion proof {stat} <= {PROOF_TARGET_MS} ms "
-                f"at {r['proofs']['size']:,} leaves",
-                "value": ms,
-                "status": _status(ms <= PROOF_TARGET_MS),
-            })
+            out.append(
+                {
+                    "target": f"{name}: inclusion proof {stat} <= {PROOF_TARGET_MS} ms "
+                    f"at {r['proofs']['size']:,} leaves",
+                    "value": ms,
+                    "status": _status(ms <= PROOF_TARGET_MS),
+                }
+            )
     if mode.leaves != FULL.leaves:
         for t in out:
             t["note"] = f"measured at {mode.leaves:,} leaves, targets are for {FULL.leaves:,}"
@@ -465,32 +490,75 @@ def render(result: dict[str, Any]) -> str:
             continue
         b, s, p = r["batched"], r["single"], r["proofs"]
         rows += [
-            [name, "build time (batched path)", f"{b['wall_seconds']:,.1f} s",
-             f"peer {b['peer_seconds']:,.1f} s", ""],
-            [name, "batched appends/s", f"{b['ours']:,.0f}", f"{b['peer']:,.0f}",
-             f"{b['ratio']:.2f} (chunks {b['ratio_median_chunks']:.2f})"],
-            [name, "  first / last chunk", f"{b['ours_first_chunk']:,.0f} / "
-             f"{b['ours_last_chunk']:,.0f}", f"{b['peer_last_chunk']:,.0f} last", ""],
-            [name, "single appends/s (1 tx each)", f"{s['ours']:,.1f}", f"{s['peer']:,.1f}",
-             f"{s['ratio']:.2f}" if s["ratio"] else "n/a"],
-            [name, "inclusion proof ms median / p99", f"{p['inclusion_ms']['median']:.3f} / "
-             f"{p['inclusion_ms']['p99']:.3f}", f"{p['point_read_ms']['median']:.3f} / "
-             f"{p['point_read_ms']['p99']:.3f}",
-             f"{p['ratio_median']:.2f}" if p["ratio_median"] else "n/a"],
-            [name, "consistency proof ms median / p99", f"{p['consistency_ms']['median']:.3f} / "
-             f"{p['consistency_ms']['p99']:.3f}", "", ""],
-            [name, "proofs verified", f"{p['inclusion_verified']}/{p['inclusion_ms']['n']} + "
-             f"{p['consistency_verified']}/{p['consistency_ms']['n']}", "", ""],
-            [name, "bytes per leaf (leaves+nodes)", f"{r['bytes_per_leaf']:,.0f}",
-             "" if r["peer_bytes_per_leaf"] is None else f"{r['peer_bytes_per_leaf']:,.0f}", ""],
+            [
+                name,
+                f"time to build {b['leaves']:,} (batched)",
+                f"{b['ours_seconds']:,.1f} s",
+                f"{b['peer_seconds']:,.1f} s",
+                f"wall incl. peer {b['wall_seconds']:,.0f} s",
+            ],
+            [
+                name,
+                "batched appends/s",
+                f"{b['ours']:,.0f}",
+                f"{b['peer']:,.0f}",
+                f"{b['ratio']:.2f} (chunks {b['ratio_median_chunks']:.2f})",
+            ],
+            [
+                name,
+                "  first / last chunk",
+                f"{b['ours_first_chunk']:,.0f} / {b['ours_last_chunk']:,.0f}",
+                f"{b['peer_last_chunk']:,.0f} last",
+                "",
+            ],
+            [
+                name,
+                "single appends/s (1 tx each)",
+                f"{s['ours']:,.1f}",
+                f"{s['peer']:,.1f}",
+                f"{s['ratio']:.2f}" if s["ratio"] else "n/a",
+            ],
+            [
+                name,
+                "inclusion proof ms median / p99",
+                f"{p['inclusion_ms']['median']:.3f} / {p['inclusion_ms']['p99']:.3f}",
+                f"{p['point_read_ms']['median']:.3f} / {p['point_read_ms']['p99']:.3f}",
+                f"{p['ratio_median']:.2f}" if p["ratio_median"] else "n/a",
+            ],
+            [
+                name,
+                "consistency proof ms median / p99",
+                f"{p['consistency_ms']['median']:.3f} / {p['consistency_ms']['p99']:.3f}",
+                "",
+                "",
+            ],
+            [
+                name,
+                "proofs verified",
+                f"{p['inclusion_verified']}/{p['inclusion_ms']['n']} + "
+                f"{p['consistency_verified']}/{p['consistency_ms']['n']}",
+                "",
+                "",
+            ],
+            [
+                name,
+                "bytes per leaf (leaves+nodes)",
+                "n/a" if r["bytes_per_leaf"] is None else f"{r['bytes_per_leaf']:,.0f}",
+                "" if r["peer_bytes_per_leaf"] is None else f"{r['peer_bytes_per_leaf']:,.0f}",
+                "",
+            ],
         ]
     lines.append(format_table(["db", "figure", "ours", "peer", "ours/peer"], rows, left=2))
     lines.append("")
-    lines.append("peer: batched/single = plain INSERT of the same rows into an identical table "
-                 "(no Merkle work); proofs = one primary-key row read")
+    lines.append(
+        "peer: batched/single = plain INSERT of the same rows into an identical table "
+        "(no Merkle work); proofs = one primary-key row read"
+    )
     lines.append("")
-    lines.append(format_table(
-        ["target", "value", "status"],
-        [[t["target"], f"{t['value']:,}", t["status"]] for t in result["targets"]],
-    ))
+    lines.append(
+        format_table(
+            ["target", "value", "status"],
+            [[t["target"], f"{t['value']:,}", t["status"]] for t in result["targets"]],
+        )
+    )
     return "\n".join(lines)

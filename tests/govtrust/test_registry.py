@@ -183,3 +183,17 @@ def test_failed_change_leaves_no_event(hub, clock):
         registry.activate("x", actor="a")  # applied → active skips approval
     assert seen == ["participant.applied"]
     assert len(registry.events("x")) == 1
+
+
+def test_registry_and_key_changes_reach_the_transparency_log(hub):
+    """Hub wiring: participant changes and key lifecycle are log leaves, in the same transaction."""
+    hub.keys.generate("log", "EdDSA")
+    hub.registry.apply(id="x", name_zh="某", name_en="X", level="agency", actor="admin:a")
+    hub.registry.approve("x", actor="admin:b")
+    hub.keys.rotate("log", "EdDSA")
+    kinds = [e.kind for e in hub.log.entries(0, hub.log.head().size)]
+    assert kinds == ["key.generated", "participant.applied", "participant.approved",
+                     "key.generated", "key.rotated"]
+    last = hub.registry.events("x")[0]
+    assert last.log_index == 2
+    assert hub.log.entries(2, 3)[0].data["actor"] == "admin:b"

@@ -2,9 +2,9 @@
 
 The Merkle proofs are compared with a second implementation written here
 straight from the RFC's recursive definitions, with every leaf in memory.
-Known answers come from elsewhere: the Certificate Transparency tree of
-transparency-dev/merkle (testonly/constants.go, Apache-2.0) and the signed
-note of golang.org/x/mod/sumdb/note (note_test.go, BSD-3-Clause).
+Known answers come from elsewhere, as data files under tests/vectors/tlog/ (see
+its README): the Certificate Transparency tree of transparency-dev/merkle
+(Apache-2.0) and the signed note of golang.org/x/mod/sumdb/note (BSD-3-Clause).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -107,60 +108,33 @@ def flip(h: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- known answers
 
-# transparency-dev/merkle testonly/constants.go: leaves, roots for sizes 0..8, proofs.
-CT_ENTRIES = [
-    bytes.fromhex(x)
-    for x in [
-        "",
-        "00",
-        "10",
-        "2021",
-        "3031",
-        "40414243",
-        "5051525354555657",
-        "606162636465666768696a6b6c6d6e6f",
-    ]
-]
-CT_ROOTS = [
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
-]
-CT_INCLUSION = [
-    (0, ["96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-         "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-         "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-    (5, ["bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-         "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-         "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
-]  # fmt: skip
-CT_CONSISTENCY = [
-    (2, 8, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"]),
-    (6, 8, ["0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-            "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-            "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"]),
-    (2, 5, ["5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-            "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"]),
-]  # fmt: skip
+# transparency-dev/merkle: leaves, every perfect subtree, roots for sizes 0..8, proofs
+# (tests/vectors/tlog/README.md).
+CT_VECTORS = "tlog/ct-merkle-testonly.json"
 
 
-def test_ct_known_roots_and_proofs() -> None:
-    tree = MemoryTree(leaf_hash(x) for x in CT_ENTRIES)
-    for n, want in enumerate(CT_ROOTS):
+def test_ct_known_roots_and_proofs(vectors: Callable[[str], Any]) -> None:
+    ct = vectors(CT_VECTORS)
+    leaves = [bytes.fromhex(x) for x in ct["leaves"]]
+    tree = MemoryTree(leaf_hash(x) for x in leaves)
+    assert len(ct["roots"]) == len(leaves) + 1
+    for n, want in enumerate(ct["roots"]):
         assert tree.root(n).hex() == want
-        assert root_from_leaves(leaf_hash(x) for x in CT_ENTRIES[:n]).hex() == want
-        assert ref_mth(CT_ENTRIES[:n]).hex() == want
-    for index, path in CT_INCLUSION:
-        assert [p.hex() for p in tree.inclusion_proof(index)] == path
-    for old, new, proof in CT_CONSISTENCY:
-        assert [p.hex() for p in tree.consistency_proof(old, new)] == proof
+        assert root_from_leaves(leaf_hash(x) for x in leaves[:n]).hex() == want
+        assert ref_mth(leaves[:n]).hex() == want
+    for level, hashes in enumerate(ct["node_hashes"]):
+        for index, want in enumerate(hashes):
+            assert tree.subtree(index << level, (index + 1) << level).hex() == want
+    for v in ct["inclusion"]:
+        index, size = v["index"], v["size"]
+        assert [p.hex() for p in tree.inclusion_proof(index, size)] == v["proof"]
+        proof = [bytes.fromhex(p) for p in v["proof"]]
+        assert verify_inclusion(tree.leaf(index), index, size, proof, tree.root(size))
+    for v in [*ct["consistency"], *ct["consistency_derived"]["vectors"]]:
+        old, new = v["old"], v["new"]
+        assert [p.hex() for p in tree.consistency_proof(old, new)] == v["proof"]
+        proof = [bytes.fromhex(p) for p in v["proof"]]
+        assert verify_consistency(old, new, tree.root(old), tree.root(new), proof)
 
 
 def test_hash_prefixes() -> None:
@@ -583,28 +557,21 @@ def test_key_ids() -> None:
         sign_note(body(), [("a", rsa.signer("RS256"))])
 
 
-# golang.org/x/mod/sumdb/note note_test.go: a key, a text and its Ed25519 signed note.
-GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
-GO_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
-GO_TEXT = (
-    "If you think cryptography is the answer to your problem,\n"
-    "then you don't know what your problem is.\n"
-)
-GO_NOTE = (
-    GO_TEXT + "\n\u2014 PeterNeumann "
-    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
-)
+# golang.org/x/mod/sumdb/note note_test.go: a key, a text and its Ed25519 signed note
+# (tests/vectors/tlog/README.md).
+GO_VECTORS = "tlog/go-sumdb-note.json"
 
 
-def test_go_sumdb_note_vector() -> None:
+def test_go_sumdb_note_vector(vectors: Callable[[str], Any]) -> None:
+    go = vectors(GO_VECTORS)
     # maxsplit: base64 key material may itself contain '+'.
-    name, key_hash, vkey = GO_VKEY.split("+", 2)
+    name, key_hash, vkey = go["vkey"].split("+", 2)
     vkey_bytes = base64.b64decode(vkey)
     assert vkey_bytes[0] == 0x01  # signature type: Ed25519
     # The signed-note key-hash rule, computed here without trust.tlog.
     assert hashlib.sha256(name.encode() + b"\n" + vkey_bytes).digest()[:4].hex() == key_hash
 
-    seed = base64.b64decode(GO_SKEY.split("+", 4)[4])[1:]
+    seed = base64.b64decode(go["skey"].split("+", 4)[4])[1:]
     native = Ed25519PrivateKey.from_private_bytes(seed)
     pkcs8 = native.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -618,10 +585,10 @@ def test_go_sumdb_note_vector() -> None:
     assert s.public_key == pub
     assert tlog.key_id(name, pub).hex() == key_hash
     # Ed25519 is deterministic: the same note, byte for byte.
-    assert sign_note(GO_TEXT, [(name, s)]) == GO_NOTE
-    assert open_note(GO_NOTE, {name: pub}) == GO_TEXT
+    assert sign_note(go["text"], [(name, s)]) == go["note"]
+    assert open_note(go["note"], {name: pub}) == go["text"]
     with pytest.raises(LogError):
-        open_note(GO_NOTE.replace("cryptography", "cryptographY"), {name: pub})
+        open_note(go["note"].replace("cryptography", "cryptographY"), {name: pub})
 
 
 def test_ed25519_checkpoint_checked_independently() -> None:
@@ -694,10 +661,10 @@ def test_sign_note_rejects_bad_input() -> None:
         sign_note("x" * ((1 << 20) - 10) + "\n", [("k", s)])
 
 
-def test_verify_note_needs_a_checkpoint_body() -> None:
+def test_verify_note_needs_a_checkpoint_body(vectors: Callable[[str], Any]) -> None:
     s = signer("ed25519", "EdDSA")
     with pytest.raises(LogError):
-        verify_note(sign_note(GO_TEXT, [("k", s)]), {"k": s.public_key})
+        verify_note(sign_note(vectors(GO_VECTORS)["text"], [("k", s)]), {"k": s.public_key})
 
 
 # --------------------------------------------------------------------------- forks and rollbacks
