@@ -45,7 +45,7 @@ from trust import TrustError, public_key_from_jwk
 from trust.jws import JWSError, parse_compact
 
 from .clients import ClientStore, ClientView
-from .models import AccessTokenRecord, AuthorizationCode, Grant, RefreshToken, UsedJti
+from .models import AccessTokenRecord, AuthEvent, AuthorizationCode, Grant, RefreshToken, UsedJti
 from .tokens import LEEWAY, TokenService
 
 __all__ = ["GrantUser", "IdpServer", "CODE_LIFETIME", "REFRESH_LIFETIME"]
@@ -423,6 +423,7 @@ class IdpServer:
             sub=sub, client_id=client.client_id, scope=scope, auth_time=auth_time, acr=acr
         )
         replayed = False
+        refreshing = grant_id is not None
         with self.db.write() as s:
             if grant_id is None:
                 grant_id = str(uuid.uuid4())
@@ -468,6 +469,15 @@ class IdpServer:
                     revoked_at=now if replayed else None,
                 )
             )
+            s.add(
+                AuthEvent(
+                    at=now,
+                    kind="token_refreshed" if refreshing else "token_issued",
+                    account_id=account_id,
+                    client_id=client.client_id,
+                    detail={"grant": grant_id, "jti": jti, "scope": scope},
+                )
+            )
             refresh = None
             if "offline_access" in scopes and client.check_grant_type("refresh_token"):
                 refresh = secrets.token_urlsafe(32)
@@ -509,6 +519,14 @@ class IdpServer:
             sub=client.client_id, client_id=client.client_id, scope=scope
         )
         with self.db.write() as s:
+            s.add(
+                AuthEvent(
+                    at=now,
+                    kind="token_issued",
+                    client_id=client.client_id,
+                    detail={"jti": jti, "scope": scope, "grant_type": "client_credentials"},
+                )
+            )
             s.add(
                 AccessTokenRecord(
                     jti=jti,

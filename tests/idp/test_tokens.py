@@ -380,3 +380,25 @@ def test_client_credentials_only_for_machine_clients(live: Any) -> None:
         timeout=TIMEOUT,
     )
     assert response.status_code == 401
+
+
+def test_token_issue_and_refresh_are_recorded_as_events(hub):
+    from sqlalchemy import select
+
+    from idp.models import AuthEvent
+
+    hub.ensure_hub_keys()
+    idp = hub.idp
+    client = idp.clients.add(client_id="ev", name="ev", redirect_uris=["https://ev.example/cb"],
+                             secret="e" * 40, scopes=["openid", "offline_access"])
+    body = idp.server.issue_for_user(client=client, account_id="acct-1", scope="openid offline_access",
+                                     sid="sid-1", auth_time=hub.clock(), acr="loa1", amr=["pwd"],
+                                     nonce=None, claims=None)
+    record = idp.server.consume_refresh_token(body["refresh_token"], client)
+    assert record is not None
+    idp.server.issue_for_user(client=client, account_id="acct-1", scope="openid offline_access",
+                              sid="sid-1", auth_time=hub.clock(), acr="loa1", amr=["pwd"],
+                              nonce=None, claims=None, grant_id=record.grant.id)
+    with hub.db.session() as s:
+        kinds = [e.kind for e in s.scalars(select(AuthEvent).order_by(AuthEvent.id)).all()]
+    assert kinds == ["token_issued", "token_refreshed"]
