@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, make_response, render_template, request
@@ -12,7 +14,7 @@ from trust import SIGNATURE_ALGORITHMS
 
 from .config import Config
 from .hub import Hub
-from .i18n import current_language, translate
+from .i18n import current_language, switch_language_url, translate
 from .views.log import bp as log_bp
 
 __all__ = ["create_app", "hub_of"]
@@ -25,12 +27,24 @@ def hub_of(app: Flask) -> Hub:
 
 
 def _secret_key(config: Config) -> str:
+    """The cookie-signing key, created once; several workers starting together agree
+    on one file (O_EXCL create, then everyone reads what won)."""
     path = config.data_dir / "flask-secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    for _ in range(50):  # the winner may still be writing
+        value = path.read_text().strip()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty")
 
 
 def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask:
@@ -46,7 +60,9 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     )
     app.extensions["govtrust"] = hub or Hub(config)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in JSON
-    app.jinja_env.globals.update(_=translate, lang=current_language)
+    app.jinja_env.globals.update(
+        _=translate, lang=current_language, switch_language_url=switch_language_url
+    )
 
     @app.before_request
     def refuse_oversized() -> None:
@@ -78,7 +94,10 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
             ("/api/", "/.well-known/", "/log/")
         )
         if wants_json:
-            body = {"error": exc.name.lower().replace(" ", "_"), "error_description": exc.description}
+            body = {
+                "error": exc.name.lower().replace(" ", "_"),
+                "error_description": exc.description,
+            }
             return jsonify(body), exc.code
         page = render_template("error.html", code=exc.code, description=exc.description)
         return make_response(page, exc.code)
@@ -93,6 +112,10 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     app.register_blueprint(trust_bp)
     app.register_blueprint(idp_bp)
     app.register_blueprint(log_bp)
+
+    from .portals import init_portals
+
+    init_portals(app, base_url=hub_of(app).config.base_url, master_key=hub_of(app).master_key)
 
     @app.get("/")
     def landing() -> str:

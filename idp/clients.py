@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,7 @@ USER_SCOPES: Final = ("openid", "profile", "phone", "identity", "enterprise", "o
 MACHINE_SCOPES: Final = ("seal:sign", "license:issue", "license:revoke")
 AUTH_METHODS: Final = ("client_secret_basic", "private_key_jwt")
 ID_TOKEN_ALGS: Final = ("RS256", "ES256", "SM2")
+CLIENT_CACHE_SECONDS: Final = 5.0
 
 
 class ClientError(TrustError):
@@ -142,13 +144,21 @@ class ClientStore:
     def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
         self._db = db
         self._clock = clock
+        self._cache: dict[str, tuple[float, ClientView | None]] = {}
 
     def get(self, client_id: str) -> ClientView | None:
+        """A client, cached per process for :data:`CLIENT_CACHE_SECONDS` (clients are
+        read several times per login); changes through this store clear the cache."""
         if not isinstance(client_id, str) or not client_id or len(client_id) > 100:
             return None
+        hit = self._cache.get(client_id)
+        if hit is not None and time.monotonic() - hit[0] < CLIENT_CACHE_SECONDS:
+            return hit[1]
         with self._db.session() as s:
             c = s.get(Client, client_id)
-            return _view(c) if c else None
+            view = _view(c) if c else None
+        self._cache[client_id] = (time.monotonic(), view)
+        return view
 
     def list(self) -> list[ClientView]:
         with self._db.session() as s:
@@ -240,6 +250,7 @@ class ClientStore:
                 s.delete(existing)
                 s.flush()
             s.add(row)
+        self._cache.clear()
         return _view(row)
 
     @staticmethod

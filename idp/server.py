@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
@@ -47,6 +48,8 @@ from trust.jws import JWSError, parse_compact
 from .clients import ClientStore, ClientView
 from .models import AccessTokenRecord, AuthEvent, AuthorizationCode, Grant, RefreshToken, UsedJti
 from .tokens import LEEWAY, TokenService
+
+audit = logging.getLogger("govtrust.audit.idp")
 
 __all__ = ["GrantUser", "IdpServer", "CODE_LIFETIME", "REFRESH_LIFETIME"]
 
@@ -514,29 +517,20 @@ class IdpServer:
         return body
 
     def issue_machine(self, client: ClientView, scope: str) -> dict[str, Any]:
+        """client_credentials: a short-lived JWT access token and nothing stored —
+        the token is self-contained and a row per machine token would put a
+        database write on the hottest path. Revocation writes a tombstone
+        (:meth:`revoke_access_token`); issuance goes to the audit log stream."""
         now = self.clock()
         access, jti, exp = self.tokens.access_token(
             sub=client.client_id, client_id=client.client_id, scope=scope
         )
-        with self.db.write() as s:
-            s.add(
-                AuthEvent(
-                    at=now,
-                    kind="token_issued",
-                    client_id=client.client_id,
-                    detail={"jti": jti, "scope": scope, "grant_type": "client_credentials"},
-                )
-            )
-            s.add(
-                AccessTokenRecord(
-                    jti=jti,
-                    grant_id=None,
-                    client_id=client.client_id,
-                    account_id=None,
-                    scope=scope,
-                    expires_at=exp,
-                )
-            )
+        audit.info(
+            "token_issued grant_type=client_credentials client_id=%s jti=%s scope=%s",
+            client.client_id,
+            jti,
+            scope,
+        )
         return {
             "access_token": access,
             "token_type": "Bearer",
@@ -647,7 +641,12 @@ class IdpServer:
         """False when the access token was revoked (directly or through its grant)."""
         with self.db.session() as s:
             row = s.get(AccessTokenRecord, jti)
-            if row is None or row.revoked_at is not None or row.expires_at <= self.clock():
+            if row is None:
+                # Tokens issued to users always have a row (written before the token is
+                # returned); machine tokens have none unless revoked. Callers verify the
+                # signature and expiry first.
+                return True
+            if row.revoked_at is not None or row.expires_at <= self.clock():
                 return False
             if row.grant_id is None:
                 return True
@@ -655,6 +654,26 @@ class IdpServer:
             # revoked (concurrent refresh and reuse) must not outlive it.
             revoked = s.scalar(select(Grant.revoked_at).where(Grant.id == row.grant_id))
             return revoked is None
+
+    def revoke_access_token(self, jti: str, *, client_id: str, expires_at: datetime) -> None:
+        """Revoke one access token (a tombstone for machine tokens, which have no row)."""
+        now = self.clock()
+        with self.db.write() as s:
+            row = s.get(AccessTokenRecord, jti)
+            if row is None:
+                s.add(
+                    AccessTokenRecord(
+                        jti=jti,
+                        grant_id=None,
+                        client_id=client_id,
+                        account_id=None,
+                        scope="",
+                        expires_at=expires_at,
+                        revoked_at=now,
+                    )
+                )
+            elif row.revoked_at is None:
+                row.revoked_at = now
 
     def check_client_auth_conflict(self, request: Any) -> None:
         """Refuse requests that authenticate a client in more than one way (RFC 6749 §2.3)."""

@@ -327,12 +327,9 @@ class Idp:
                 return
             if claims.client_id != client.client_id:
                 return
-            with self.db.write() as s:
-                s.execute(
-                    update(AccessTokenRecord)
-                    .where(AccessTokenRecord.jti == claims.jti)
-                    .values(revoked_at=self.clock())
-                )
+            self.server.revoke_access_token(
+                claims.jti, client_id=claims.client_id, expires_at=claims.exp
+            )
             return
         import hashlib
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from govtrust.db import Database, utcnow
 
-from .models import Grant, HubSession, SessionClient
+from .models import HubSession, SessionClient
 
 __all__ = ["SessionStore", "SessionView", "COOKIE_NAME", "SESSION_LIFETIME"]
 
@@ -81,44 +81,47 @@ class SessionStore:
         replaces: str | None = None,
         auth_time: datetime | None = None,
     ) -> tuple[SessionView, str]:
-        """A fresh session; returns (view, cookie value). With ``replaces`` (step-up)
-        the old session ends and its relying parties and grants carry over."""
+        """Sign in; returns (view, cookie value). A new login gets a new ``sid``.
+        With ``replaces`` (re-authentication or step-up of the same account) the
+        session keeps its OIDC ``sid`` — relying parties hold it in ID tokens and
+        back-channel logout must still name it — but the cookie secret is replaced,
+        so a cookie captured before the step-up no longer works (no fixation)."""
         now = self._clock()
-        sid = secrets.token_urlsafe(24)
         secret = secrets.token_urlsafe(32)
-        row = HubSession(
-            sid=sid,
-            secret_hash=_digest(secret),
-            account_id=account_id,
-            auth_time=auth_time or now,
-            acr=acr,
-            amr=list(amr),
-            created_at=now,
-            last_seen=now,
-            expires_at=now + SESSION_LIFETIME,
-            user_agent=user_agent[:300],
-            ip=ip[:64],
-        )
         with self._db.write() as s:
+            old = s.get(HubSession, replaces) if replaces else None
+            if (
+                old is not None
+                and old.account_id == account_id
+                and old.ended_at is None
+                and old.expires_at > now
+            ):
+                old.secret_hash = _digest(secret)
+                old.auth_time = auth_time or now
+                old.acr = acr
+                old.amr = list(amr)
+                old.last_seen = now
+                old.user_agent = user_agent[:300]
+                old.ip = ip[:64]
+                s.flush()
+                return _view(old), f"{old.sid}.{secret}"
+            sid = secrets.token_urlsafe(24)
+            row = HubSession(
+                sid=sid,
+                secret_hash=_digest(secret),
+                account_id=account_id,
+                auth_time=auth_time or now,
+                acr=acr,
+                amr=list(amr),
+                created_at=now,
+                last_seen=now,
+                expires_at=now + SESSION_LIFETIME,
+                user_agent=user_agent[:300],
+                ip=ip[:64],
+            )
             s.add(row)
             s.flush()
-            if replaces:
-                old = s.get(HubSession, replaces)
-                if old is not None and old.account_id == account_id and old.ended_at is None:
-                    old.ended_at = now
-                    for client_id in s.scalars(
-                        select(SessionClient.client_id).where(SessionClient.sid == replaces)
-                    ).all():
-                        s.add(SessionClient(sid=sid, client_id=client_id, first_at=now))
-                    # The grants move too, so that logging out of the new session ends
-                    # them (they would otherwise hang off a session nobody can end).
-                    s.execute(
-                        update(Grant)
-                        .where(Grant.sid == replaces, Grant.revoked_at.is_(None))
-                        .values(sid=sid)
-                        .execution_options(synchronize_session=False)
-                    )
-        return _view(row), f"{sid}.{secret}"
+            return _view(row), f"{sid}.{secret}"
 
     def lookup(self, cookie: str | None) -> SessionView | None:
         """The live session for a cookie value, or None (expired, ended, forged)."""

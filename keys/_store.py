@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
@@ -35,7 +36,9 @@ from ._custody import Custody, SoftwareCustody, StoredKey
 from ._types import ALLOWED_ALGORITHMS, HUB, KeyInfo, KeyPurpose, KeyState
 from .models import KeyRecord
 
-__all__ = ["KeyStore"]
+__all__ = ["KeyStore", "ACTIVE_CACHE_SECONDS"]
+
+ACTIVE_CACHE_SECONDS = 5.0
 
 
 _KID_LENGTH = 22  # 132 bits of the RFC 7638 thumbprint
@@ -69,6 +72,7 @@ class KeyStore:
         self._clock = clock
         self._log = log
         self._signers: dict[str, Signer] = {}
+        self._active: dict[tuple[KeyPurpose, str | None, str], tuple[float, Signer]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ creation
@@ -168,6 +172,7 @@ class KeyStore:
                 f"an active {purpose} key for {owner}/{algorithm} already exists; use rotate",
                 code="key_conflict",
             ) from None
+        self._forget()
         return self._info(record)
 
     # ------------------------------------------------------------------ lifecycle
@@ -228,6 +233,7 @@ class KeyStore:
                 )
         except IntegrityError:
             raise KeyStateError("concurrent rotation", code="key_conflict") from None
+        self._forget()
         return self.get(new.kid)
 
     def retire_due(self) -> list[str]:
@@ -287,6 +293,7 @@ class KeyStore:
                     raise KeyNotFound(kid)
                 raise KeyStateError(f"key {kid} is not {src}")
             self._emit(session, f"key.{dst.value}", kid=kid)
+        self._forget()
         return self.get(kid)
 
     # ------------------------------------------------------------------ use
@@ -294,8 +301,23 @@ class KeyStore:
     def signer(
         self, purpose: KeyPurpose | str, *, algorithm: str | None = None, owner: str = HUB
     ) -> Signer:
-        """The signer of the active key for (purpose, owner[, algorithm])."""
+        """The signer of the active key for (purpose, owner[, algorithm]).
+
+        Cached per process for :data:`ACTIVE_CACHE_SECONDS` (a database read per
+        signature would dominate token issuance). Changes made through this store
+        clear the cache at once; another process sees them within the TTL, which is
+        safe because a replaced key stays valid for verification during its overlap."""
         purpose = KeyPurpose(purpose)
+        cache_key = (purpose, algorithm, owner)
+        hit = self._active.get(cache_key)
+        if hit is not None and time.monotonic() - hit[0] < ACTIVE_CACHE_SECONDS:
+            return hit[1]
+        signer = self._lookup_active(purpose, algorithm, owner)
+        with self._lock:
+            self._active[cache_key] = (time.monotonic(), signer)
+        return signer
+
+    def _lookup_active(self, purpose: KeyPurpose, algorithm: str | None, owner: str) -> Signer:
         with self._db.session() as session:
             stmt = select(KeyRecord).where(
                 KeyRecord.purpose == purpose.value,
@@ -360,9 +382,11 @@ class KeyStore:
             self._signers[rec.kid] = signer
         return signer
 
-    def _forget(self, kid: str) -> None:
+    def _forget(self, kid: str | None = None) -> None:
         with self._lock:
-            self._signers.pop(kid, None)
+            if kid is not None:
+                self._signers.pop(kid, None)
+            self._active.clear()
 
     # ------------------------------------------------------------------ queries
 
