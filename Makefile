@@ -28,7 +28,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy trust keys
 
+# benchmarks/idp measures node-oidc-provider too: its npm dependencies, when npm is here.
+NODE_PEER := benchmarks/idp/node
 bench: $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then \
+	  test $(NODE_PEER)/node_modules/.package-lock.json -nt $(NODE_PEER)/package-lock.json \
+	  || npm ci --prefix $(NODE_PEER) --no-audit --no-fund; \
+	else \
+	  echo "make bench: npm not found; benchmarks/idp runs without its node-oidc-provider peer" >&2; \
+	fi
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:

@@ -104,15 +104,31 @@ class Hub:
 
     @cached_property
     def trust_lists(self) -> TrustListService:
-        return TrustListService(self.db, registry=self.registry, keys=self.keys, pki=self.pki,
-                                log=self.log, clock=self.clock)
+        return TrustListService(
+            self.db,
+            registry=self.registry,
+            keys=self.keys,
+            pki=self.pki,
+            log=self.log,
+            clock=self.clock,
+        )
 
     @cached_property
     def idp(self) -> Idp:
         from idp.service import Idp
 
-        return Idp(db=self.db, keys=self.keys, master_key=self.master_key,
-                   issuer=self.config.base_url, clock=self.clock)
+        def participant_active(participant_id: str) -> bool:
+            p = self.registry.find(participant_id)
+            return p is not None and p.status.value == "active"
+
+        return Idp(
+            db=self.db,
+            keys=self.keys,
+            master_key=self.master_key,
+            issuer=self.config.base_url,
+            clock=self.clock,
+            participant_active=participant_active,
+        )
 
     def migrate(self) -> None:
         upgrade(self.db.engine)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final
+from urllib.parse import urlencode
 
 from flask import request
 
-__all__ = ["LANGUAGES", "register", "translate", "current_language"]
+__all__ = ["LANGUAGES", "register", "translate", "current_language", "switch_language_url"]
 
 LANGUAGES: Final = ("zh", "en")
 _MESSAGES: dict[str, dict[str, str]] = {}
@@ -25,6 +26,14 @@ def register(messages: Mapping[str, Mapping[str, str]]) -> None:
 def current_language() -> str:
     lang = request.args.get("lang") or request.cookies.get("lang") or "zh"
     return lang if lang in LANGUAGES else "zh"
+
+
+def switch_language_url() -> str:
+    """The current page in the other language: a relative ``?…`` link that keeps every
+    other query parameter (the hub's login page needs its ``req``, logout its hints)."""
+    other = "en" if current_language() == "zh" else "zh"
+    params = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return "?" + urlencode([*params, ("lang", other)])
 
 
 def translate(key: str, **params: object) -> str:

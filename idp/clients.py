@@ -141,9 +141,18 @@ def _check_uri(uri: str, what: str) -> None:
 
 
 class ClientStore:
-    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        participant_active: Callable[[str], bool] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        # A client of a participant that is not active in the trust registry
+        # (suspended, revoked) is treated as unknown: no authorization, no tokens.
+        self._participant_active = participant_active
         self._cache: dict[str, tuple[float, ClientView | None]] = {}
 
     def get(self, client_id: str) -> ClientView | None:
@@ -157,6 +166,9 @@ class ClientStore:
         with self._db.session() as s:
             c = s.get(Client, client_id)
             view = _view(c) if c else None
+        if view is not None and view.participant_id and self._participant_active is not None:
+            if not self._participant_active(view.participant_id):
+                view = None
         self._cache[client_id] = (time.monotonic(), view)
         return view
 

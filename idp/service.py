@@ -66,12 +66,13 @@ class Idp:
         master_key: MasterKey,
         issuer: str,
         clock: Callable[[], datetime] = utcnow,
+        participant_active: Callable[[str], bool] | None = None,
     ) -> None:
         self.db = db
         self.keystore = keys
         self.issuer = issuer
         self.clock = clock
-        self.clients = ClientStore(db, clock=clock)
+        self.clients = ClientStore(db, clock=clock, participant_active=participant_active)
         self.sessions = SessionStore(db, clock=clock)
         self.accounts = Accounts(db, master_key=master_key, clock=clock)
         self.tokens = TokenService(issuer=issuer, keys=keys, master_key=master_key, clock=clock)

@@ -157,6 +157,7 @@ def discovery() -> Response:
         "token_endpoint": f"{iss}/idp/token",
         "userinfo_endpoint": f"{iss}/idp/userinfo",
         "jwks_uri": f"{iss}/idp/jwks",
+        "govtrust_sm2_jwks_uri": f"{iss}/idp/jwks/sm2",
         "end_session_endpoint": f"{iss}/idp/logout",
         "introspection_endpoint": f"{iss}/idp/introspect",
         "revocation_endpoint": f"{iss}/idp/revoke",
@@ -222,11 +223,22 @@ def discovery() -> Response:
 
 @bp.get("/idp/jwks")
 def jwks() -> Response:
+    """Public keys for standard clients: RS256/ES256 (and other registered JOSE
+    curves). SM2 keys use a private ``crv`` that standard JOSE libraries refuse when
+    they import a whole set, so they are published separately (:func:`jwks_sm2`)."""
+    return _jwks_response(lambda k: k.get("crv") != "SM2")
+
+
+@bp.get("/idp/jwks/sm2")
+def jwks_sm2() -> Response:
+    """SM2 keys (``kty: EC, crv: SM2``, GovTrust private use; docs/algorithms.md)."""
+    return _jwks_response(lambda k: k.get("crv") == "SM2")
+
+
+def _jwks_response(keep: Any) -> Response:
     keys = _idp().keystore
-    body = {
-        "keys": keys.jwks(KeyPurpose.ID_TOKEN)["keys"] + keys.jwks(KeyPurpose.ACCESS_TOKEN)["keys"]
-    }
-    response = jsonify(body)
+    published = keys.jwks(KeyPurpose.ID_TOKEN)["keys"] + keys.jwks(KeyPurpose.ACCESS_TOKEN)["keys"]
+    response = jsonify({"keys": [k for k in published if keep(k)]})
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

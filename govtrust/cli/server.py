@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from urllib.parse import urlsplit
 
 import click
 
+from govtrust.config import Config
 from trust.identifiers import seed_participants
 
 from ._common import echo_json, get_hub, typed_errors
@@ -42,8 +44,26 @@ def init(ctx: click.Context, demo: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=2),
+    help="Threads per worker: the demo portals call the hub's token endpoint over HTTP "
+    "on this same server, and the hub posts back-channel logout tokens to them.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Run the hub with gunicorn (every enabled component)."""
+    config: Config = ctx.ensure_object(dict).get("config") or Config.from_env()
+    base = urlsplit(config.base_url)
+    if base.hostname in ("127.0.0.1", "localhost", "::1") and base.port not in (None, port):
+        click.echo(
+            f"govtrust: warning: GOVTRUST_BASE_URL is {config.base_url} but the server listens "
+            f"on port {port}; sign-in redirects and the demo portals use the base URL "
+            f"(set GOVTRUST_BASE_URL=http://{host}:{port} for init and serve)",
+            err=True,
+        )
     args = [
         sys.executable,
         "-m",
@@ -53,6 +73,10 @@ def serve(host: str, port: int, workers: int) -> None:
         f"{host}:{port}",
         "--workers",
         str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
         "--access-logfile",
         "-",
         "--graceful-timeout",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
@@ -389,11 +390,16 @@ def test_hub_refuses_to_sign_a_rollback_or_a_second_root(hub, filled) -> None:
     assert err.value.code == "log_fork"
 
 
-def test_checkpoint_is_resigned_after_key_rotation(hub, log) -> None:
+def test_checkpoint_is_resigned_after_key_rotation(hub, log, monkeypatch) -> None:
     append_each(hub, log, [event(0)])
     old_key = log._current_signer().public_key
     first = log.checkpoint()
+    # Rotated by another process: this one sees it once its active-key cache expires.
     unlogged_keys(hub).rotate("log", "EdDSA")
+    import keys._store as store
+
+    later = time.monotonic() + store.ACTIVE_CACHE_SECONDS + 1
+    monkeypatch.setattr(store.time, "monotonic", lambda: later)
     new_key = log._current_signer().public_key
     assert new_key != old_key
     second = log.checkpoint()

@@ -31,13 +31,12 @@ import html
 import os
 import re
 import secrets
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
@@ -93,10 +92,11 @@ def _postgres_schema(base: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def h() -> ModuleType:
-    """This module: the helpers below (``h.authorize(live, ...)``), for the test modules
-    (test files cannot import a conftest by name)."""
-    return sys.modules[__name__]
+def h() -> SimpleNamespace:
+    """The helpers below (``h.authorize(live, ...)``) for the test modules. Test files
+    cannot import a conftest by name, and ``sys.modules["conftest"]`` may be another
+    directory's conftest when the whole suite runs, so hand over this file's globals."""
+    return SimpleNamespace(**{k: v for k, v in globals().items() if not k.startswith("__")})
 
 
 # ----------------------------------------------------------------------------- servers

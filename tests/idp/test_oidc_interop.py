@@ -147,8 +147,9 @@ def test_discovery_document_matches_the_served_endpoints(live: Any) -> None:
         "private_key_jwt",
     }
     keys = jwks(meta)["keys"]
-    assert {k["alg"] for k in keys} >= {"RS256", "ES256", "SM2"}
-    for key in keys:
+    sm2 = requests.get(meta["govtrust_sm2_jwks_uri"], timeout=10).json()["keys"]
+    assert {k["alg"] for k in keys} >= {"RS256", "ES256"} and {k["alg"] for k in sm2} == {"SM2"}
+    for key in keys + sm2:
         assert key["kid"] and key["use"] == "sig"
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(key)  # public members only
 
@@ -346,8 +347,14 @@ def test_sm2_id_token_verifies_with_the_published_sm2_key(h: Any, live: Any) -> 
     meta = discovery(live)
     payload, payload_b64, sig = parse_compact(body["id_token"], allowed={"SM2"})
     assert sig.header["alg"] == "SM2" and sig.header["typ"] == "JWT"
-    published = [k for k in jwks(meta)["keys"] if k["kid"] == sig.header["kid"]]
+    sm2_keys = requests.get(meta["govtrust_sm2_jwks_uri"], timeout=10).json()["keys"]
+    published = [k for k in sm2_keys if k["kid"] == sig.header["kid"]]
     assert len(published) == 1 and published[0]["crv"] == "SM2"
+    # The standard JWKS carries no SM2 key, so standard JOSE libraries can import it whole.
+    assert all(k.get("crv") != "SM2" for k in jwks(meta)["keys"])
+    from joserfc.jwk import KeySet
+
+    assert len(KeySet.import_key_set(jwks(meta)).keys) >= 2
     key = public_key_from_jwk(published[0])
     assert sig.verify(payload_b64, key)
     claims = json.loads(payload)

@@ -402,3 +402,16 @@ def test_token_issue_and_refresh_are_recorded_as_events(hub):
     with hub.db.session() as s:
         kinds = [e.kind for e in s.scalars(select(AuthEvent).order_by(AuthEvent.id)).all()]
     assert kinds == ["token_issued", "token_refreshed"]
+
+
+def test_client_of_a_suspended_participant_is_refused(hub):
+    from trust.identifiers import seed_participants
+
+    hub.registry.seed([p for p in seed_participants() if p.id in ("hub", "zj")])
+    idp = hub.idp
+    idp.clients.add(client_id="zj-x", name="浙江", redirect_uris=["https://zj.example/cb"],
+                    secret="z" * 40, participant_id="zj")
+    assert idp.clients.get("zj-x") is not None
+    hub.registry.suspend("zj", actor="admin:test")
+    idp.clients._cache.clear()  # another worker would see it within CLIENT_CACHE_SECONDS
+    assert idp.clients.get("zj-x") is None
