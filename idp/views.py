@@ -31,6 +31,7 @@ from flask import (
     url_for,
 )
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as WResponse
 
 from govtrust.security import check_csrf, csrf_token
 from keys import KeyPurpose
@@ -76,14 +77,16 @@ def _with_params(uri: str, params: dict[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _error_redirect(redirect_uri: str, error: str, description: str, state: str | None) -> Response:
+def _error_redirect(
+    redirect_uri: str, error: str, description: str, state: str | None
+) -> WResponse:
     params = {"error": error, "error_description": description, "iss": _idp().issuer}
     if state:
         params["state"] = state
     return redirect(_with_params(redirect_uri, params), code=302)
 
 
-def _error_page(description: str, status: int = 400) -> Response:
+def _error_page(description: str, status: int = 400) -> WResponse:
     return make_response(render_template("idp/error.html", description=description), status)
 
 
@@ -129,7 +132,7 @@ def _current_session() -> Any:
     return _idp().sessions.lookup(request.cookies.get(COOKIE_NAME))
 
 
-def _set_session_cookie(response: Response, value: str) -> None:
+def _set_session_cookie(response: WResponse, value: str) -> None:
     from .sessions import COOKIE_NAME, SESSION_LIFETIME
 
     response.set_cookie(
@@ -147,7 +150,7 @@ def _set_session_cookie(response: Response, value: str) -> None:
 
 
 @bp.get("/.well-known/openid-configuration")
-def discovery() -> Response:
+def discovery() -> WResponse:
     idp = _idp()
     iss = idp.issuer
     body = {
@@ -222,7 +225,7 @@ def discovery() -> Response:
 
 
 @bp.get("/idp/jwks")
-def jwks() -> Response:
+def jwks() -> WResponse:
     """Public keys for standard clients: RS256/ES256 (and other registered JOSE
     curves). SM2 keys use a private ``crv`` that standard JOSE libraries refuse when
     they import a whole set, so they are published separately (:func:`jwks_sm2`)."""
@@ -230,12 +233,12 @@ def jwks() -> Response:
 
 
 @bp.get("/idp/jwks/sm2")
-def jwks_sm2() -> Response:
+def jwks_sm2() -> WResponse:
     """SM2 keys (``kty: EC, crv: SM2``, GovTrust private use; docs/algorithms.md)."""
     return _jwks_response(lambda k: k.get("crv") == "SM2")
 
 
-def _jwks_response(keep: Any) -> Response:
+def _jwks_response(keep: Any) -> WResponse:
     keys = _idp().keystore
     published = keys.jwks(KeyPurpose.ID_TOKEN)["keys"] + keys.jwks(KeyPurpose.ACCESS_TOKEN)["keys"]
     response = jsonify({"keys": [k for k in published if keep(k)]})
@@ -246,7 +249,7 @@ def _jwks_response(keep: Any) -> Response:
 # ----------------------------------------------------------------------------- authorization
 
 
-def _request_params() -> dict[str, str] | Response:
+def _request_params() -> dict[str, str] | WResponse:
     source = request.form if request.method == "POST" else request.args
     params: dict[str, str] = {}
     for key in source:
@@ -258,7 +261,7 @@ def _request_params() -> dict[str, str] | Response:
 
 
 @bp.route("/idp/authorize", methods=["GET", "POST"])
-def authorize() -> Response:
+def authorize() -> WResponse:
     idp = _idp()
     resume = request.args.get("resume")
     if resume:
@@ -271,7 +274,7 @@ def authorize() -> Response:
         started = entry["t"]
     else:
         got = _request_params()
-        if isinstance(got, Response):
+        if isinstance(got, WResponse):
             return got
         params = got
         started = idp.clock().timestamp()
@@ -395,7 +398,7 @@ def _ui_lang(params: dict[str, str]) -> str:
 
 
 @bp.post("/idp/par")
-def par() -> Response:
+def par() -> WResponse:
     """RFC 9126: the client pushes its authorization request first."""
     idp = _idp()
     oreq = idp.authlib.create_oauth2_request(request)
@@ -475,7 +478,7 @@ def login() -> Any:
     )
 
 
-def _finish_login(account_id: str, acr: str, amr: list[str], req_id: str) -> Response:
+def _finish_login(account_id: str, acr: str, amr: list[str], req_id: str) -> WResponse:
     idp = _idp()
     previous = _current_session()
     replaces = previous.sid if previous is not None and previous.account_id == account_id else None
@@ -565,7 +568,7 @@ def consent() -> Any:
 # ----------------------------------------------------------------------------- token endpoints
 
 
-def _json_error(error: str, description: str, status: int) -> Response:
+def _json_error(error: str, description: str, status: int) -> WResponse:
     response = jsonify({"error": error, "error_description": description})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
@@ -575,7 +578,7 @@ def _json_error(error: str, description: str, status: int) -> Response:
 
 
 @bp.post("/idp/token")
-def token() -> Response:
+def token() -> WResponse:
     idp = _idp()
     try:
         idp.server_check_client_auth(request)
@@ -597,7 +600,7 @@ def _bearer() -> str | None:
 
 
 @bp.route("/idp/userinfo", methods=["GET", "POST"])
-def userinfo() -> Response:
+def userinfo() -> WResponse:
     idp = _idp()
     token = _bearer()
     if not token:
@@ -617,7 +620,7 @@ def userinfo() -> Response:
     return response
 
 
-def _bearer_error(error: str, description: str, status: int) -> Response:
+def _bearer_error(error: str, description: str, status: int) -> WResponse:
     response = jsonify({"error": error, "error_description": description})
     response.status_code = status
     response.headers["WWW-Authenticate"] = f'Bearer error="{error}"'
@@ -625,7 +628,7 @@ def _bearer_error(error: str, description: str, status: int) -> Response:
 
 
 @bp.post("/idp/introspect")
-def introspect() -> Response:
+def introspect() -> WResponse:
     """RFC 7662 for resource servers (any authenticated client)."""
     idp = _idp()
     try:
@@ -643,7 +646,7 @@ def introspect() -> Response:
 
 
 @bp.post("/idp/revoke")
-def revoke() -> Response:
+def revoke() -> WResponse:
     """RFC 7009: revoking a refresh token ends its grant; an access token, itself."""
     idp = _idp()
     try:
@@ -736,14 +739,14 @@ def account() -> Any:
 
 
 @bp.get("/idp/account/login")
-def account_login() -> Response:
+def account_login() -> WResponse:
     """Sign in at the hub itself to manage the account (no relying party involved)."""
     req_id = _pending_save({"_account": "1"})
     return redirect(url_for("idp.login", req=req_id), code=302)
 
 
 @bp.post("/idp/account/consents/<int:consent_id>/revoke")
-def revoke_consent(consent_id: int) -> Response:
+def revoke_consent(consent_id: int) -> WResponse:
     check_csrf()
     idp = _idp()
     hub = _current_session()
@@ -754,7 +757,7 @@ def revoke_consent(consent_id: int) -> Response:
 
 
 @bp.post("/idp/account/sessions/<sid>/end")
-def end_session(sid: str) -> Response:
+def end_session(sid: str) -> WResponse:
     check_csrf()
     idp = _idp()
     hub = _current_session()

@@ -112,8 +112,14 @@ def _token_hash(token: str) -> str:
 def start_session(db: Database, username: str, now: Any) -> str:
     token = secrets.token_urlsafe(32)
     with db.write() as s:
-        s.add(AdminSession(token_hash=_token_hash(token), username=username, created_at=now,
-                           expires_at=now + SESSION_LIFETIME))
+        s.add(
+            AdminSession(
+                token_hash=_token_hash(token),
+                username=username,
+                created_at=now,
+                expires_at=now + SESSION_LIFETIME,
+            )
+        )
     return token
 
 
@@ -140,7 +146,7 @@ def current_admin() -> str | None:
         if row is None or row.ended_at is not None or row.expires_at <= hub.clock():
             return None
         g._admin = row.username
-        return row.username
+        return str(row.username)
 
 
 def login_required(view: F) -> F:

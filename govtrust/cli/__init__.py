@@ -23,7 +23,8 @@ __all__ = ["main", "cli"]
 def cli(ctx: click.Context, verbose: bool) -> None:
     """GovTrust: national SSO, e-seals, e-licenses and offline verification."""
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
     )
     ctx.ensure_object(dict)
     ctx.obj.setdefault("config", Config.from_env())

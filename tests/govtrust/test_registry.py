@@ -192,8 +192,13 @@ def test_registry_and_key_changes_reach_the_transparency_log(hub):
     hub.registry.approve("x", actor="admin:b")
     hub.keys.rotate("log", "EdDSA")
     kinds = [e.kind for e in hub.log.entries(0, hub.log.head().size)]
-    assert kinds == ["key.generated", "participant.applied", "participant.approved",
-                     "key.generated", "key.rotated"]
+    assert kinds == [
+        "key.generated",
+        "participant.applied",
+        "participant.approved",
+        "key.generated",
+        "key.rotated",
+    ]
     last = hub.registry.events("x")[0]
     assert last.log_index == 2
     assert hub.log.entries(2, 3)[0].data["actor"] == "admin:b"

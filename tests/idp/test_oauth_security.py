@@ -895,7 +895,9 @@ def test_logout_after_step_up_ends_the_grants_of_the_replaced_session(h: Any, li
     # Single logout reaches what the session did before the step-up as well ...
     assert userinfo(live, after["access_token"]).status_code == 401
     # ... and the logout token names the sid the relying party got before the step-up.
-    sid_before = json.loads(base64.urlsafe_b64decode(before["id_token"].split(".")[1] + "=="))["sid"]
+    sid_before = json.loads(base64.urlsafe_b64decode(before["id_token"].split(".")[1] + "=="))[
+        "sid"
+    ]
     logout_sids = [
         json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "=="))["sid"]
         for t in live.receiver.tokens_for("rp-es256")

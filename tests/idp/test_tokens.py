@@ -389,16 +389,38 @@ def test_token_issue_and_refresh_are_recorded_as_events(hub):
 
     hub.ensure_hub_keys()
     idp = hub.idp
-    client = idp.clients.add(client_id="ev", name="ev", redirect_uris=["https://ev.example/cb"],
-                             secret="e" * 40, scopes=["openid", "offline_access"])
-    body = idp.server.issue_for_user(client=client, account_id="acct-1", scope="openid offline_access",
-                                     sid="sid-1", auth_time=hub.clock(), acr="loa1", amr=["pwd"],
-                                     nonce=None, claims=None)
+    client = idp.clients.add(
+        client_id="ev",
+        name="ev",
+        redirect_uris=["https://ev.example/cb"],
+        secret="e" * 40,
+        scopes=["openid", "offline_access"],
+    )
+    body = idp.server.issue_for_user(
+        client=client,
+        account_id="acct-1",
+        scope="openid offline_access",
+        sid="sid-1",
+        auth_time=hub.clock(),
+        acr="loa1",
+        amr=["pwd"],
+        nonce=None,
+        claims=None,
+    )
     record = idp.server.consume_refresh_token(body["refresh_token"], client)
     assert record is not None
-    idp.server.issue_for_user(client=client, account_id="acct-1", scope="openid offline_access",
-                              sid="sid-1", auth_time=hub.clock(), acr="loa1", amr=["pwd"],
-                              nonce=None, claims=None, grant_id=record.grant.id)
+    idp.server.issue_for_user(
+        client=client,
+        account_id="acct-1",
+        scope="openid offline_access",
+        sid="sid-1",
+        auth_time=hub.clock(),
+        acr="loa1",
+        amr=["pwd"],
+        nonce=None,
+        claims=None,
+        grant_id=record.grant.id,
+    )
     with hub.db.session() as s:
         kinds = [e.kind for e in s.scalars(select(AuthEvent).order_by(AuthEvent.id)).all()]
     assert kinds == ["token_issued", "token_refreshed"]
@@ -409,8 +431,13 @@ def test_client_of_a_suspended_participant_is_refused(hub):
 
     hub.registry.seed([p for p in seed_participants() if p.id in ("hub", "zj")])
     idp = hub.idp
-    idp.clients.add(client_id="zj-x", name="浙江", redirect_uris=["https://zj.example/cb"],
-                    secret="z" * 40, participant_id="zj")
+    idp.clients.add(
+        client_id="zj-x",
+        name="浙江",
+        redirect_uris=["https://zj.example/cb"],
+        secret="z" * 40,
+        participant_id="zj",
+    )
     assert idp.clients.get("zj-x") is not None
     hub.registry.suspend("zj", actor="admin:test")
     idp.clients._cache.clear()  # another worker would see it within CLIENT_CACHE_SECONDS
