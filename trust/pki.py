@@ -759,7 +759,12 @@ def _parse(der: bytes) -> Certificate:
     if not isinstance(serial, int):
         raise ValueError("serial")
     signature_algorithm = _parse_signature_algorithm(cert["signature_algorithm"])
-    signature = cert["signature_value"].native
+    signature_bits = cert["signature_value"]
+    if not signature_bits.contents or signature_bits.contents[0] != 0:
+        # A signature is a whole number of octets; "unused bits" would let two
+        # encodings carry one signature (malleable certificates).
+        raise ValueError("signature BIT STRING with unused bits")
+    signature = signature_bits.native
     if not isinstance(signature, bytes):
         raise ValueError("signature")
     issuer = Name.from_asn1(tbs["issuer"])

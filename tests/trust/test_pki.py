@@ -1268,3 +1268,25 @@ def test_we_validate_chains_that_openssl_issued(alg: str, tmp_path: Path) -> Non
     with pytest.raises(CertificateError) as info:
         validate_path(tampered, intermediates=[inter], roots=[root], at=now)
     assert info.value.code == "cert_bad_signature"
+
+
+def test_signature_bit_string_with_unused_bits_is_malformed() -> None:
+    """One encoding per signature: a BIT STRING claiming unused bits is refused."""
+    from trust import generate_private_key
+    from trust.errors import CertificateError
+    from trust.pki import issue_root, load_certificate
+
+    now = datetime.now(UTC)
+    key = generate_private_key("p256")
+    cert = issue_root(
+        key.signer("ES256"), "CN=t,C=CN", not_before=now, not_after=now + timedelta(days=1)
+    )
+    der = bytearray(cert.der)
+    # The signature BIT STRING is the last element: 03 <len> 00 <sig>; set unused bits to 1.
+    idx = bytes(der).rfind(b"\x03", 0, len(der) - 60)
+    while not (der[idx] == 0x03 and der[idx + 2] == 0x00 and idx + 2 + der[idx + 1] == len(der)):
+        idx = bytes(der).rfind(b"\x03", 0, idx)
+    der[idx + 2] = 0x01
+    with pytest.raises(CertificateError) as exc:
+        load_certificate(bytes(der))
+    assert exc.value.code == "malformed"
