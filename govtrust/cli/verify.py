@@ -1,0 +1,235 @@
+"""``govtrust verify INPUT``: the verdict on a sealed document, for a counter clerk or a script.
+
+Today INPUT is an OFD package or a detached SES_Signature (``SignedValue.dat``;
+give the document it covers with ``--data``). QR images and QR text
+(``--text``) arrive with the license wallet; until then they get an
+INDETERMINATE / ``unsupported_input`` verdict.
+
+Trust anchors: ``--roots ROOTS.pem``; otherwise the hub's root certificates
+when a hub database is configured and holds some; otherwise none, and chains
+are INDETERMINATE / ``no_certificate_chain_found``.
+
+Exit status (DESIGN.md "Command line"): 0 VALID, 1 INVALID, 2 INDETERMINATE or
+unusable input (a missing file, an unreadable ``--roots`` …).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+import click
+
+from trust.pki import Certificate, load_certificates
+from verifier.documents import (
+    INDETERMINATE,
+    INVALID,
+    MAX_INPUT_SIZE,
+    VALID,
+    DocumentVerdict,
+    verify_document,
+)
+
+from ._common import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, echo_json, get_hub, typed_errors
+
+__all__ = ["group", "REASON_TEXT"]
+
+log = logging.getLogger(__name__)
+
+_EXIT: Final = {VALID: EXIT_OK, INVALID: EXIT_INVALID, INDETERMINATE: EXIT_UNUSABLE}
+_HEADLINE: Final = {
+    VALID: "有效 VALID",
+    INVALID: "无效 INVALID",
+    INDETERMINATE: "无法确定 INDETERMINATE",
+}
+_COLOUR: Final = {VALID: "green", INVALID: "red", INDETERMINATE: "yellow"}
+_IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg")
+
+#: Reason code → (Chinese, English), for the human-readable output.
+REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
+    "format_failure": ("格式错误", "structure cannot be decoded"),
+    "hash_failure": ("文件内容与签名不符（摘要不一致）", "document digest does not match"),
+    "sig_crypto_failure": ("签名值验证失败", "signature does not verify"),
+    "sig_constraints_failure": ("签名者证书不属于该印章", "signer certificate is not the seal's"),
+    "expired": ("印章或证书已过期", "seal or certificate expired"),
+    "not_yet_valid": ("印章或证书尚未生效", "seal or certificate not yet valid"),
+    "no_certificate_chain_found": (
+        "无法连接到可信根证书",
+        "no certificate chain to a trust anchor",
+    ),
+    "chain_constraints_failure": ("证书链不满足约束", "certificate path fails a CA constraint"),
+    "certificate_chain_general_failure": (
+        "证书链验证失败",
+        "certificate chain cannot be validated",
+    ),
+    "crypto_constraints_failure": ("不支持的算法", "algorithm not supported"),
+    "no_signing_certificate_found": ("缺少签名者证书", "no signer certificate available"),
+    "signed_data_not_found": ("缺少被签署的数据", "the signed data is not available"),
+    "no_poe": ("缺少签名时间", "no signing time to judge validity at"),
+    "no_signature_found": ("未发现签名或签章", "no signature found"),
+    "malformed": ("输入无法解析", "input cannot be parsed"),
+    "unsupported_input": ("不支持的输入类型", "unsupported input"),
+    "ofd_too_large": ("OFD 文件过大", "OFD package too large"),
+    "ofd_path_traversal": ("OFD 包含不安全的路径", "OFD has unsafe entry names"),
+    "ofd_duplicate_entry": ("OFD 包含重复条目", "OFD has duplicate entries"),
+    "ofd_xml_forbidden": ("OFD 包含被禁止的 XML 结构", "OFD has forbidden XML constructs"),
+    "io_error": ("无法读取输入", "input cannot be read"),
+}
+
+
+def _reason_line(code: str) -> str:
+    zh, en = REASON_TEXT.get(code, (code, code))
+    return f"{zh} / {en} ({code})"
+
+
+def _parse_at(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 date-time: {value!r}") from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _read_certs(paths: tuple[str, ...]) -> list[Certificate]:
+    certs: list[Certificate] = []
+    for path in paths:
+        certs += load_certificates(Path(path).read_bytes())
+    return certs
+
+
+def _hub_roots(ctx: click.Context) -> list[Certificate]:
+    """The hub's roots when a hub database is configured and holds some; else none."""
+    config = (ctx.find_object(dict) or {}).get("config")
+    if config is None:
+        return []
+    url: str = config.database_url
+    if url.startswith("sqlite"):
+        _, _, db_path = url.partition(":///")
+        if not db_path or not Path(db_path).is_file():
+            return []  # no hub here: do not create one as a side effect
+    try:
+        return list(get_hub(ctx).pki.roots())
+    except Exception as exc:  # an unusable or uninitialised hub only means "no default roots"
+        log.info("no hub roots (%s: %s)", type(exc).__name__, exc)
+        return []
+
+
+def _emit(verdict: DocumentVerdict, *, as_json: bool, source: str, roots_from: str) -> None:
+    if as_json:
+        echo_json({**verdict.to_dict(), "input": source, "roots": roots_from})
+        return
+    click.echo(click.style(_HEADLINE[verdict.verdict], fg=_COLOUR[verdict.verdict], bold=True))
+    for code in verdict.reasons:
+        click.echo(f"  {_reason_line(code)}")
+    if verdict.detail:
+        click.echo(f"  {verdict.detail}")
+    for i, sig in enumerate(verdict.signatures, 1):
+        parts: list[str] = []
+        if sig.get("type"):
+            parts.append(str(sig["type"]))
+        if sig.get("seal_name"):
+            parts.append(f"印章 seal {sig['seal_name']}")
+        if sig.get("es_id"):
+            parts.append(f"esID {sig['es_id']}")
+        parts.append(f"签署者 signer {sig.get('signer_subject') or '?'}")
+        parts.append(f"时间 signed {sig.get('signing_time') or '?'}")
+        status = str(sig.get("indication"))
+        if sig.get("sub_indication"):
+            status += f" / {sig['sub_indication']}"
+        click.echo(f"  [{i}] {' · '.join(parts)}: {status}")
+    if verdict.kind is not None:
+        click.echo(f"  (trust anchors: {roots_from})")
+
+
+def _unusable(message: str, code: str, *, as_json: bool, source: str) -> None:
+    click.echo(f"govtrust: {code}: {message}", err=True)
+    if as_json:
+        echo_json({"verdict": INDETERMINATE, "reasons": [code], "detail": message, "input": source})
+
+
+@click.command("verify")
+@click.argument("input_", metavar="INPUT")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (verdict, reasons, …).")
+@click.option("--text", "is_text", is_flag=True, help="INPUT is QR text (not yet supported).")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False),
+    help="The document a detached SES_Signature covers (its SM3 must equal dataHash).",
+)
+@click.option(
+    "--roots",
+    "roots_file",
+    type=click.Path(dir_okay=False),
+    help="Trust anchors (PEM bundle); default: the hub's roots, if any.",
+)
+@click.option(
+    "--signer-cert",
+    "signer_cert_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help='Candidate signer certificate for OFD Type="Sign" signatures (repeatable).',
+)
+@click.option(
+    "--at",
+    callback=_parse_at,
+    metavar="ISO8601",
+    help="Judge validity at this instant (no offset = UTC); default: each signing time.",
+)
+@click.pass_context
+@typed_errors
+def group(
+    ctx: click.Context,
+    input_: str,
+    as_json: bool,
+    is_text: bool,
+    data_file: str | None,
+    roots_file: str | None,
+    signer_cert_files: tuple[str, ...],
+    at: datetime | None,
+) -> None:
+    """Verify INPUT (a sealed OFD document or a detached SES_Signature).
+
+    Exit 0 VALID, 1 INVALID, 2 INDETERMINATE or unusable input.
+    """
+    if is_text or input_.lower().endswith(_IMAGE_SUFFIXES):
+        verdict = DocumentVerdict(
+            INDETERMINATE,
+            ("unsupported_input",),
+            None,
+            detail="QR codes are not yet supported (they come with the license wallet)"
+            " / 暂不支持二维码",
+        )
+        _emit(verdict, as_json=as_json, source="text" if is_text else input_, roots_from="none")
+        ctx.exit(EXIT_UNUSABLE)
+    path = Path(input_)
+    if not path.is_file():
+        _unusable(f"{input_}: no such file", "io_error", as_json=as_json, source=input_)
+        ctx.exit(EXIT_UNUSABLE)
+    with path.open("rb") as f:
+        data = f.read(MAX_INPUT_SIZE + 1)  # an oversized input is judged, not read whole
+    signed_data = None
+    if data_file is not None:
+        if not Path(data_file).is_file():
+            _unusable(f"{data_file}: no such file", "io_error", as_json=as_json, source=input_)
+            ctx.exit(EXIT_UNUSABLE)
+        signed_data = Path(data_file).read_bytes()
+    if roots_file is not None:
+        roots = _read_certs((roots_file,))
+        roots_from = roots_file
+    else:
+        roots = _hub_roots(ctx)
+        roots_from = f"hub ({len(roots)} roots)" if roots else "none"
+    signer_certs = _read_certs(signer_cert_files)
+    verdict = verify_document(
+        data, roots=roots, signer_certs=signer_certs, signed_data=signed_data, at=at
+    )
+    _emit(verdict, as_json=as_json, source=input_, roots_from=roots_from)
+    ctx.exit(_EXIT[verdict.verdict])
