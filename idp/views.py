@@ -397,18 +397,28 @@ def _ui_lang(params: dict[str, str]) -> str:
     return request.args.get("lang") or request.cookies.get("lang") or "zh"
 
 
+def _authenticated_client(endpoint: str) -> Any:
+    """The client authenticated by this request (client_secret_basic or
+    private_key_jwt, exactly one method), or a 401 JSON error response."""
+    idp = _idp()
+    try:
+        idp.server_check_client_auth(request)
+        return idp.authlib.authenticate_client(
+            idp.authlib.create_oauth2_request(request),
+            ["client_secret_basic", "private_key_jwt"],
+            endpoint=endpoint,
+        )
+    except OAuth2Error as err:
+        return _json_error(err.error, err.description or "", 401)
+
+
 @bp.post("/idp/par")
 def par() -> WResponse:
     """RFC 9126: the client pushes its authorization request first."""
     idp = _idp()
-    oreq = idp.authlib.create_oauth2_request(request)
-    try:
-        idp.server_check_client_auth(request)
-        client = idp.authlib.authenticate_client(
-            oreq, ["client_secret_basic", "private_key_jwt"], endpoint="par"
-        )
-    except OAuth2Error as err:
-        return _json_error(err.error, err.description or "", 401)
+    client = _authenticated_client("par")
+    if isinstance(client, WResponse):
+        return client
     params = {
         k: v
         for k, v in request.form.items()
@@ -631,15 +641,9 @@ def _bearer_error(error: str, description: str, status: int) -> WResponse:
 def introspect() -> WResponse:
     """RFC 7662 for resource servers (any authenticated client)."""
     idp = _idp()
-    try:
-        idp.server_check_client_auth(request)
-        client = idp.authlib.authenticate_client(
-            idp.authlib.create_oauth2_request(request),
-            ["client_secret_basic", "private_key_jwt"],
-            endpoint="introspection",
-        )
-    except OAuth2Error as err:
-        return _json_error(err.error, err.description or "", 401)
+    client = _authenticated_client("introspection")
+    if isinstance(client, WResponse):
+        return client
     response = jsonify(idp.introspect(request.form.get("token", ""), client))
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -649,15 +653,9 @@ def introspect() -> WResponse:
 def revoke() -> WResponse:
     """RFC 7009: revoking a refresh token ends its grant; an access token, itself."""
     idp = _idp()
-    try:
-        idp.server_check_client_auth(request)
-        client = idp.authlib.authenticate_client(
-            idp.authlib.create_oauth2_request(request),
-            ["client_secret_basic", "private_key_jwt"],
-            endpoint="revocation",
-        )
-    except OAuth2Error as err:
-        return _json_error(err.error, err.description or "", 401)
+    client = _authenticated_client("revocation")
+    if isinstance(client, WResponse):
+        return client
     idp.revoke_token(request.form.get("token", ""), client)
     return Response(status=200)
 

@@ -249,6 +249,27 @@ class SoftwareSigner(Signer):
         return self._sign(data)
 
 
+def _canonical_der(
+    signature: bytes, family: KeyFamily, encoding: SigEncoding, n: int
+) -> bytes | None:
+    """The canonical DER of an (r, s) signature with 1 ≤ r, s ≤ n−1, or None.
+
+    Strict DER is decoded natively and passed through unchanged (the hot path);
+    raw r‖s and non-minimal DER are decoded leniently and re-encoded."""
+    if encoding is not SigEncoding.RAW:
+        try:
+            r, s = decode_dss_signature(signature)
+        except ValueError:
+            pass
+        else:
+            return signature if 0 < r < n and 0 < s < n else None
+    try:
+        r, s = decode_rs(signature, family, encoding)  # also checks the range
+    except MalformedInput:
+        return None
+    return encode_der_rs(r, s)
+
+
 # --------------------------------------------------------------------------- SM2
 
 
@@ -277,20 +298,8 @@ class _SM2PublicKey(PublicKey):
     ) -> bool:
         if alg != "SM2":
             self._check_alg(alg)
-        der = None
-        if encoding is not SigEncoding.RAW:
-            try:  # fast path: strict DER, decoded natively
-                r, s = decode_dss_signature(signature)
-                der = signature
-            except ValueError:
-                pass
+        der = _canonical_der(signature, KeyFamily.SM2, encoding, _SM2_N)
         if der is None:
-            try:
-                r, s = decode_rs(signature, KeyFamily.SM2, encoding)
-            except MalformedInput:
-                return False
-            der = encode_der_rs(r, s)
-        if not (0 < r < _SM2_N and 0 < s < _SM2_N):
             return False
         try:
             self._key.verify(der, data, _SM2_SIG)
@@ -379,20 +388,8 @@ class _ECPublicKey(PublicKey):
         encoding: SigEncoding = SigEncoding.ANY,
     ) -> bool:
         self._check_alg(alg)
-        der = None
-        if encoding is not SigEncoding.RAW:
-            try:  # fast path: strict DER, decoded natively
-                r, s = decode_dss_signature(signature)
-                der = signature
-            except ValueError:
-                pass
+        der = _canonical_der(signature, self.family, encoding, self._n)
         if der is None:
-            try:
-                r, s = decode_rs(signature, self.family, encoding)
-            except MalformedInput:
-                return False
-            der = encode_der_rs(r, s)
-        if not (0 < r < self._n and 0 < s < self._n):
             return False
         try:
             self._key.verify(der, data, self._sig)
