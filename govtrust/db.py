@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -95,6 +98,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._unit: ContextVar[Session | None] = ContextVar(
+            f"govtrust_db_unit_{id(self)}", default=None
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -102,15 +108,51 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
+        """A session in a transaction: committed on success, rolled back on error.
+        Inside :meth:`unit` it is the unit's session (reads see the unit's writes)."""
+        joined = self._unit.get()
+        if joined is not None:
+            yield joined
+            return
         with self.sessions.begin() as session:
             yield session
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One write transaction for a whole step of a request: every :meth:`write` and
+        :meth:`session` entered inside it (in this thread or task) joins it, so the
+        step commits once — one ``BEGIN IMMEDIATE``/fsync instead of one per helper —
+        and all of it or none of it lands.
+
+        Blocks that join a unit must not catch database errors and carry on (the
+        transaction is spoilt for everyone): write conflicts as ``INSERT … ON
+        CONFLICT`` instead. Keep slow work (password hashing, network) outside.
+        Nested units join the outer one."""
+        joined = self._unit.get()
+        if joined is not None:
+            yield joined
+            return
+        with self.write() as session:
+            token = self._unit.set(session)
+            try:
+                yield session
+            finally:
+                self._unit.reset(token)
+
+    def insert(self, table: Any) -> Any:
+        """``INSERT`` with this dialect's ``ON CONFLICT`` support (SQLite or PostgreSQL)."""
+        return (sqlite_insert if self.is_sqlite else postgresql_insert)(table)
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that will write. On SQLite it takes the write lock at BEGIN
         (``BEGIN IMMEDIATE``), so concurrent writers queue on ``busy_timeout``
-        instead of failing with "database is locked" when a read lock is upgraded."""
+        instead of failing with "database is locked" when a read lock is upgraded.
+        Inside :meth:`unit` it is the unit's transaction."""
+        joined = self._unit.get()
+        if joined is not None:
+            yield joined
+            return
         with self.engine.connect() as conn:
             if self.is_sqlite:
                 conn.info["sqlite_begin"] = "BEGIN IMMEDIATE"

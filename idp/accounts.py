@@ -72,6 +72,7 @@ from govtrust.db import Database, utcnow
 from keys import MasterKey
 from trust import TrustError
 from trust.identifiers import InvalidIdentifier, validate_citizen_id, validate_uscc
+from trust.passwords import OWASP_ARGON2ID
 
 from . import totp
 from .models import Account, AuthEvent, LoginThrottle
@@ -93,8 +94,9 @@ __all__ = [
 
 AccountKind = Literal["citizen", "enterprise"]
 
-#: OWASP Password Storage Cheat Sheet minimum for argon2id (m=19 MiB, t=2, p=1).
-PASSWORD_HASHER: Final = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+#: OWASP Password Storage Cheat Sheet minimum for argon2id (m=19 MiB, t=2, p=1),
+#: computed by libsodium (trust.passwords).
+PASSWORD_HASHER: Final = OWASP_ARGON2ID
 PASSWORD_MIN_LENGTH: Final = 10
 #: NIST SP 800-63B asks that at least 64 characters be allowed.
 PASSWORD_MAX_LENGTH: Final = 128
@@ -427,6 +429,8 @@ class Accounts:
                 reason = "disabled"
 
         second_factor = found is not None and found[3].has_totp
+        if reason is None and self._quiet_success(key_owner, ip, now, account_id, second_factor):
+            return self._succeeded(found, pw, second_factor)
         with self._db.write() as s:
             throttle = _Throttle(s, self._db, key_owner, ip, now)
             blocked = throttle.blocked()
@@ -454,9 +458,42 @@ class Accounts:
 
         if reason is not None or found is None:
             return _FAILED
+        return self._succeeded(found, pw, second_factor)
+
+    def _succeeded(
+        self, found: tuple[str, str, bool, AccountView], pw: str, second_factor: bool
+    ) -> LoginResult:
         if self.hasher.check_needs_rehash(found[1]):
             self._rehash(found[0], found[1], pw)
         return LoginResult(ok=True, account=found[3], second_factor_required=second_factor)
+
+    def _quiet_success(
+        self, owner: str, ip: str, now: datetime, account_id: str | None, second_factor: bool
+    ) -> bool:
+        """The common case of a correct password: no block running and no counter to
+        clear. Then a success is one read of the throttle rows and the event — no
+        throttle rows are created or locked. Anything else (a block, failures to
+        reset) returns False and goes through :class:`_Throttle`, which decides."""
+        keys = _throttle_keys(owner, ip)
+        with self._db.write() as s:
+            rows = s.scalars(
+                select(LoginThrottle).where(LoginThrottle.key.in_(list(keys.values())))
+            )
+            by_key = {row.key: row for row in rows}
+            for rule, key in keys.items():
+                row = by_key.get(key)
+                if row is None:
+                    continue
+                if row.blocked_until is not None and row.blocked_until > now:
+                    return False
+                if rule in (ACCT_IP, ACCT) and not second_factor and row.failures:
+                    return False
+            s.add(
+                self._event(
+                    "login_succeeded", account_id, ip, {"second_factor_required": second_factor}
+                )
+            )
+        return True
 
     def _verify(self, stored_hash: str, password: str) -> bool:
         try:
@@ -630,12 +667,7 @@ class _Throttle:
         self._s = s
         self._now = now
         self._ip = ip
-        net = _network(ip)
-        self._keys = {
-            ACCT_IP: f"acct-ip:{owner}|{net}",
-            IP: f"ip:{net}",
-            ACCT: f"acct:{owner}",
-        }
+        self._keys = _throttle_keys(owner, ip)
         insert = sqlite.insert if db.is_sqlite else postgresql.insert
         for key in sorted(self._keys.values()):
             s.execute(
@@ -779,6 +811,12 @@ def _phone(value: str) -> str:
             field="phone",
         )
     return text
+
+
+def _throttle_keys(owner: str, ip: str) -> dict[ThrottleRule, str]:
+    """The throttle row key of every rule for one attempt by ``owner`` from ``ip``."""
+    net = _network(ip)
+    return {ACCT_IP: f"acct-ip:{owner}|{net}", IP: f"ip:{net}", ACCT: f"acct:{owner}"}
 
 
 def _network(ip: str) -> str:

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from govtrust.db import Database, utcnow
 from keys import KeyStore, MasterKey
@@ -118,20 +117,21 @@ class Idp:
             )
 
     def remember_nonce(self, client_id: str, nonce: str) -> bool:
-        """Nonces are single use per client (replayed authorization requests fail)."""
-        try:
-            with self.db.write() as s:
-                s.add(
-                    UsedJti(
-                        kind="nonce",
-                        issuer=client_id,
-                        jti=nonce,
-                        expires_at=self.clock() + timedelta(days=1),
-                    )
+        """Nonces are single use per client (replayed authorization requests fail).
+        A conflict is an answer, not an error, so this can join a unit of work."""
+        with self.db.write() as s:
+            result = s.execute(
+                self.db.insert(UsedJti)
+                .values(
+                    kind="nonce",
+                    issuer=client_id,
+                    jti=nonce,
+                    expires_at=self.clock() + timedelta(days=1),
                 )
-        except IntegrityError:
-            return False
-        return True
+                .on_conflict_do_nothing()
+                .returning(UsedJti.jti)  # rowcount is -1 here with psycopg 3
+            )
+            return result.first() is not None
 
     # ------------------------------------------------------------ PAR
 

@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from govtrust.db import Database, utcnow
 
@@ -141,20 +140,16 @@ class SessionStore:
             return _view(row, clients)
 
     def record_client(self, sid: str, client_id: str) -> None:
-        try:
-            with self._db.write() as s:
-                exists = s.scalar(
-                    select(SessionClient.id).where(
-                        SessionClient.sid == sid, SessionClient.client_id == client_id
-                    )
-                )
-                if exists is None:
-                    s.add(SessionClient(sid=sid, client_id=client_id, first_at=self._clock()))
-                s.execute(
-                    update(HubSession).where(HubSession.sid == sid).values(last_seen=self._clock())
-                )
-        except IntegrityError:
-            pass  # recorded concurrently: the pair exists, which is all we need
+        """Remember that the session served ``client_id`` (for single logout).
+        Idempotent and conflict-free, so it can join a unit of work."""
+        now = self._clock()
+        with self._db.write() as s:
+            s.execute(
+                self._db.insert(SessionClient)
+                .values(sid=sid, client_id=client_id, first_at=now)
+                .on_conflict_do_nothing(index_elements=["sid", "client_id"])
+            )
+            s.execute(update(HubSession).where(HubSession.sid == sid).values(last_seen=now))
 
     def end(self, sid: str) -> tuple[str, ...]:
         """End a session; returns the relying parties it served (once: a second call returns ())."""

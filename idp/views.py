@@ -370,20 +370,24 @@ def authorize() -> WResponse:
             if not session.get("consented", {}).get(req_id):
                 return redirect(url_for("idp.consent", req=req_id, lang=_ui_lang(params)), code=302)
 
-    if nonce and not idp.remember_nonce(client.client_id, nonce):
-        return _error_redirect(redirect_uri, "invalid_request", "nonce already used", state)
     user = GrantUser(hub.account_id, hub.sid, hub.auth_time, hub.acr, hub.amr, claims_request)
-    response = idp.authlib.create_authorization_response(oreq, grant_user=user, grant=grant)
+    # Nonce, code, session bookkeeping and event: one transaction, one commit.
+    with idp.db.unit():
+        if nonce and not idp.remember_nonce(client.client_id, nonce):
+            return _error_redirect(redirect_uri, "invalid_request", "nonce already used", state)
+        response = idp.authlib.create_authorization_response(oreq, grant_user=user, grant=grant)
+        idp.sessions.record_client(hub.sid, client.client_id)
+        idp.event(
+            "authorized", account_id=hub.account_id, client_id=client.client_id, ip=_client_ip()
+        )
     location = response.headers.get("Location")
     if location:
         response.headers["Location"] = _with_params(location, {"iss": idp.issuer})
-    idp.sessions.record_client(hub.sid, client.client_id)
     if resume:
         _pending_drop(resume)
         consented = dict(session.get("consented", {}))
         consented.pop(resume, None)
         session["consented"] = consented
-    idp.event("authorized", account_id=hub.account_id, client_id=client.client_id, ip=_client_ip())
     return response  # type: ignore[no-any-return]
 
 
@@ -494,19 +498,20 @@ def _finish_login(account_id: str, acr: str, amr: list[str], req_id: str) -> WRe
     replaces = previous.sid if previous is not None and previous.account_id == account_id else None
     if previous is not None and replaces is None:
         idp.logout_session(previous.sid)  # someone else was signed in on this browser
-    view, cookie = idp.sessions.create(
-        account_id,
-        acr=acr,
-        amr=amr,
-        user_agent=request.headers.get("User-Agent", ""),
-        ip=_client_ip(),
-        replaces=replaces,
-    )
+    with idp.db.unit():  # the session and its event: one commit
+        view, cookie = idp.sessions.create(
+            account_id,
+            acr=acr,
+            amr=amr,
+            user_agent=request.headers.get("User-Agent", ""),
+            ip=_client_ip(),
+            replaces=replaces,
+        )
+        idp.event("login", account_id=account_id, ip=_client_ip(), detail={"acr": acr, "amr": amr})
     # A new Flask session too (no fixation), keeping only the pending requests.
     pending = session.get("authz", {})
     session.clear()
     session["authz"] = pending
-    idp.event("login", account_id=account_id, ip=_client_ip(), detail={"acr": acr, "amr": amr})
     entry = _pending_get(req_id)
     if entry is not None and entry["p"].get("_account"):
         _pending_drop(req_id)

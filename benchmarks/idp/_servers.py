@@ -4,8 +4,8 @@ ours
     ``govtrust init`` (the CLI, on a fresh data directory: SQLite, or a scratch
     schema of a PostgreSQL database), then the bench clients and citizen accounts
     through the Hub API, then ``govtrust serve --workers 2`` on a free loopback
-    port — gunicorn as operators run it (worker class and threads are the CLI's
-    choice; :func:`gunicorn_shape` reads them back for the report).
+    port — the HTTP server as operators run it (granian by default; workers and
+    threads are the CLI's choice; :func:`gunicorn_shape` reads them back for the report).
 node
     ``node node/server.js CONFIG`` — node-oidc-provider in 2 cluster workers, the
     same accounts and client secret (see ``node/server.js``).
@@ -270,7 +270,16 @@ def gunicorn_shape(pid: int) -> dict[str, Any]:
                 return arg.split("=", 1)[1]
         return default
 
+    if "granian" in argv:
+        return {
+            "server": "granian",
+            "workers": int(option("--workers", "1")),
+            "worker_class": "wsgi thread pool",
+            "threads": int(option("--blocking-threads", "1")),
+            "argv": [a for a in argv if a][1:],
+        }
     return {
+        "server": "gunicorn",
         "workers": int(option("--workers", "1")),
         "worker_class": option("--worker-class", "sync"),
         "threads": int(option("--threads", "1")),
@@ -353,13 +362,13 @@ def hub_server(workdir: Path, seed: Seed, *, pg_base: str | None = None) -> Iter
                 jwks=_get_json(f"{base_url}/idp/jwks"),
                 machine_audience=discovery["issuer"],
                 log=log,
-                description=f"GovTrust hub: govtrust serve (gunicorn, {shape['workers']} "
-                f"{shape['worker_class']} workers"
-                + (f" x {shape['threads']} threads" if shape["worker_class"] == "gthread" else "")
+                description=f"GovTrust hub: govtrust serve ({shape['server']}, "
+                f"{shape['workers']} {shape['worker_class']} workers"
+                + (f" x {shape['threads']} threads" if shape["threads"] > 1 else "")
                 + f"), {database}",
                 pg_application_name=app_name,
                 pg_url=pg_base,
-                info={"database": database, "port": port, "gunicorn": shape},
+                info={"database": database, "port": port, "server": shape},
             )
         finally:
             _stop(proc)

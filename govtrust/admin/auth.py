@@ -15,13 +15,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final, TypeVar
 
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from govtrust.db import Database
 from govtrust.security import check_csrf, csrf_token
+from trust.passwords import OWASP_ARGON2ID
 
 from .models import AdminSession, AdminUser
 
@@ -39,7 +39,7 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 # OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1.
-hasher: Final = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+hasher: Final = OWASP_ARGON2ID
 _DUMMY_HASH: Final = hasher.hash(secrets.token_hex(16))
 THROTTLE_AFTER: Final = 5
 THROTTLE_FOR: Final = timedelta(seconds=30)

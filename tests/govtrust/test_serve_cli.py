@@ -1,5 +1,6 @@
-"""``govtrust serve`` runs gunicorn with threads (the demo portals call the hub over HTTP
-on the same server) and warns when the base URL names another local port."""
+"""``govtrust serve`` runs granian (or gunicorn on request) with a thread pool per worker
+(the demo portals call the hub over HTTP on the same server) and warns when the base URL
+names another local port."""
 
 from __future__ import annotations
 
@@ -23,9 +24,23 @@ def serve(config: Config, *args: str):
     return CliRunner().invoke(cli, ["serve", *args], obj={"config": config})
 
 
-def test_serve_runs_gunicorn_with_threads(tmp_path, execv):
+def test_serve_runs_granian_with_a_thread_pool_by_default(tmp_path, execv):
     config = Config(data_dir=tmp_path, base_url="http://127.0.0.1:8000")
-    result = serve(config)
+    result = serve(config, "--workers", "3")
+    assert result.exit_code == 0, result.output
+    (args,) = execv
+    assert args[1:3] == ["-m", "granian"]
+    assert args[args.index("--interface") + 1] == "wsgi"
+    assert args[args.index("--workers") + 1] == "3"
+    assert int(args[args.index("--blocking-threads") + 1]) >= 2
+    assert (args[args.index("--host") + 1], args[args.index("--port") + 1]) == ("127.0.0.1", "8000")
+    assert args[-1] == "govtrust.wsgi:app"
+    assert result.stderr == ""
+
+
+def test_serve_runs_gunicorn_with_threads_on_request(tmp_path, execv):
+    config = Config(data_dir=tmp_path, base_url="http://127.0.0.1:8000")
+    result = serve(config, "--server", "gunicorn")
     assert result.exit_code == 0, result.output
     (args,) = execv
     assert args[args.index("--worker-class") + 1] == "gthread"
@@ -39,7 +54,7 @@ def test_serve_warns_when_the_base_url_is_another_local_port(tmp_path, execv):
     result = serve(config, "--port", "8765", "--threads", "4")
     assert result.exit_code == 0
     assert "GOVTRUST_BASE_URL is http://127.0.0.1:8000" in result.stderr
-    assert execv[0][execv[0].index("--threads") + 1] == "4"
+    assert execv[0][execv[0].index("--blocking-threads") + 1] == "4"
 
 
 def test_serve_refuses_a_single_thread(tmp_path, execv):
