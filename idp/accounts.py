@@ -429,7 +429,11 @@ class Accounts:
                 reason = "disabled"
 
         second_factor = found is not None and found[3].has_totp
-        if reason is None and self._quiet_success(key_owner, ip, now, account_id, second_factor):
+        if (
+            reason is None
+            and found is not None
+            and self._quiet_success(key_owner, ip, now, account_id, second_factor)
+        ):
             return self._succeeded(found, pw, second_factor)
         with self._db.write() as s:
             throttle = _Throttle(s, self._db, key_owner, ip, now)
