@@ -15,6 +15,7 @@ from trust import SIGNATURE_ALGORITHMS
 from .config import Config
 from .hub import Hub
 from .i18n import current_language, switch_language_url, translate
+from .security import SECURITY_HEADERS
 from .views.log import bp as log_bp
 
 __all__ = ["create_app", "hub_of"]
@@ -75,14 +76,8 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     @app.after_request
     def security_headers(response: Response) -> Response:
         h = response.headers
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; "
-            "base-uri 'none'; form-action 'self'",
-        )
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("X-Content-Type-Options", "nosniff")
+        for name, value in SECURITY_HEADERS:
+            h.setdefault(name, value)
         lang = request.args.get("lang")
         if lang in ("zh", "en"):
             response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
@@ -129,4 +124,8 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     def healthz() -> Any:
         return jsonify(status="ok")
 
+    from idp.fastlane import MachineTokenLane
+
+    hub_ = hub_of(app)
+    app.wsgi_app = MachineTokenLane(app.wsgi_app, lambda: hub_.idp.server)  # type: ignore[method-assign]
     return app

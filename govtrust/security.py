@@ -1,13 +1,27 @@
-"""Form protection shared by every page: per-session CSRF tokens (synchronizer pattern)."""
+"""Protection shared by every page: per-session CSRF tokens (synchronizer pattern) and
+the security headers of every response."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Final
 
 from flask import abort, current_app, request, session
 
-__all__ = ["csrf_token", "check_csrf"]
+__all__ = ["SECURITY_HEADERS", "csrf_token", "check_csrf"]
+
+#: Set on every response that does not set its own (SECURITY.md).
+SECURITY_HEADERS: Final = (
+    ("X-Frame-Options", "DENY"),
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'",
+    ),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Content-Type-Options", "nosniff"),
+)
 
 
 def csrf_token() -> str:

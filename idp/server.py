@@ -275,15 +275,17 @@ class MachineGrant(_Issuing, grants.ClientCredentialsGrant):  # type: ignore[mis
 
     def create_token_response(self) -> tuple[int, dict[str, Any], Any]:
         client: ClientView = self.request.client
-        requested = (self.request.payload.scope or "").split()
-        allowed = set(client.scopes)
-        if not requested:
-            requested = list(client.scopes)
-        if not set(requested) <= allowed:
-            raise InvalidScopeError("scope exceeds what this client may ask for")
-        scope = " ".join(dict.fromkeys(requested))
-        body = self.idp.issue_machine(client, scope)
+        body = self.idp.issue_machine(client, machine_scope(client, self.request.payload.scope))
         return 200, body, self.TOKEN_RESPONSE_HEADER
+
+
+def machine_scope(client: ClientView, requested: str | None) -> str:
+    """The scope of a client_credentials token: what was asked (default: everything the
+    client may have), never more than the client's registration allows."""
+    wanted = (requested or "").split() or list(client.scopes)
+    if not set(wanted) <= set(client.scopes):
+        raise InvalidScopeError("scope exceeds what this client may ask for")
+    return " ".join(dict.fromkeys(wanted))
 
 
 class _AuthlibServer(AuthorizationServer):  # type: ignore[misc]

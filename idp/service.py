@@ -20,6 +20,7 @@ from keys import KeyStore, MasterKey
 
 from .accounts import Accounts
 from .clients import ClientStore, ClientView
+from .logout_sender import LogoutSender
 from .models import (
     AccessTokenRecord,
     AuthEvent,
@@ -46,6 +47,8 @@ _RETRY: Final = (
     timedelta(hours=6),
 )
 DELIVERY_TIMEOUT: Final = 3.0
+#: How long a claimed delivery is left to its sender before another may try it.
+CLAIM_LEASE: Final = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Idp:
             clock=clock,
         )
         self.authlib = self.server.authlib
+        self.logout_sender = LogoutSender(lambda sid: self.deliver_logouts(sid=sid))
 
     # ------------------------------------------------------------ small helpers
 
@@ -372,20 +376,43 @@ class Idp:
                 s.add(row)
                 deliveries.append(row)
         if deliveries:
-            self.deliver_logouts(sid=sid)
+            self.logout_sender.kick(sid)  # sent off the user's request
         return deliveries
 
     def deliver_logouts(self, *, sid: str | None = None) -> dict[str, int]:
         """Send pending back-channel logout tokens (in parallel, bounded time);
-        failures are retried later with backoff (``govtrust idp deliver-logouts``)."""
+        failures are retried later with backoff (the background sender, or
+        ``govtrust idp deliver-logouts``). Rows are claimed first (a lease on
+        ``next_attempt_at``), so concurrent senders never send one token twice."""
         now = self.clock()
-        with self.db.session() as s:
-            stmt = select(LogoutDelivery).where(
-                LogoutDelivery.status == "pending", LogoutDelivery.next_attempt_at <= now
-            )
-            if sid is not None:
-                stmt = stmt.where(LogoutDelivery.sid == sid)
-            rows = [(r.id, r.uri, r.logout_token) for r in s.scalars(stmt.limit(200)).all()]
+        stmt = select(LogoutDelivery.id).where(
+            LogoutDelivery.status == "pending", LogoutDelivery.next_attempt_at <= now
+        )
+        if sid is not None:
+            stmt = stmt.where(LogoutDelivery.sid == sid)
+        with self.db.session() as s:  # a read first: the periodic poll rarely finds work
+            due = list(s.scalars(stmt.order_by(LogoutDelivery.id).limit(200)).all())
+        counts = {"delivered": 0, "retry": 0, "failed": 0}
+        if not due:
+            return counts
+        rows = []
+        with self.db.write() as s:
+            for row_id in due:
+                r = s.get(LogoutDelivery, row_id)
+                if r is None:
+                    continue
+                claimed = s.execute(
+                    update(LogoutDelivery)
+                    .where(
+                        LogoutDelivery.id == r.id,
+                        LogoutDelivery.status == "pending",
+                        LogoutDelivery.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=now + CLAIM_LEASE)
+                    .execution_options(synchronize_session=False)
+                )
+                if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                    rows.append((r.id, r.uri, r.logout_token))
         results: dict[int, str | None] = {}
 
         def send(row_id: int, uri: str, token: str) -> None:
@@ -409,7 +436,6 @@ class Idp:
             t.start()
         for t in threads:
             t.join(DELIVERY_TIMEOUT + 1)
-        counts = {"delivered": 0, "retry": 0, "failed": 0}
         with self.db.write() as s:
             for row_id, _uri, _token in rows:
                 row = s.get(LogoutDelivery, row_id)

@@ -36,7 +36,7 @@ from werkzeug.wrappers import Response as WResponse
 from govtrust.security import check_csrf, csrf_token
 from keys import KeyPurpose
 
-from .server import GrantUser
+from .server import GrantUser, machine_scope
 from .tokens import TokenError
 
 bp = Blueprint("idp", __name__, template_folder="templates")
@@ -599,10 +599,34 @@ def token() -> WResponse:
         idp.server_check_client_auth(request)
     except OAuth2Error as err:
         return _json_error(err.error, err.description or "", 401)
+    if any(len(values) > 1 for values in request.form.listvalues()):
+        return _json_error("invalid_request", "a parameter is repeated (RFC 6749 §3.2)", 400)
+    if request.form.get("grant_type") == "client_credentials":
+        return _client_credentials()
     response = idp.authlib.create_token_response()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response  # type: ignore[no-any-return]
+
+
+def _client_credentials() -> WResponse:
+    """The agencies' machine-token request, the hottest path of the hub: the same
+    client authentication as every endpoint (Authlib's, exactly one method), the
+    grant-type and scope checks of Authlib's ClientCredentialsGrant, and the same
+    token — without building Authlib's grant objects for each request."""
+    client = _authenticated_client("token")
+    if isinstance(client, WResponse):
+        return client
+    if not client.check_grant_type("client_credentials"):
+        return _json_error("unauthorized_client", "the client may not use client_credentials", 400)
+    try:
+        body = _idp().server.issue_machine(client, machine_scope(client, request.form.get("scope")))
+    except OAuth2Error as err:
+        return _json_error(err.error, err.description or "", 400)
+    response = WResponse(json.dumps(body), status=200, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 def _bearer() -> str | None:

@@ -84,6 +84,12 @@ class SubIndication(StrEnum):
     NO_SIGNING_CERTIFICATE_FOUND = "NO_SIGNING_CERTIFICATE_FOUND"
     SIGNED_DATA_NOT_FOUND = "SIGNED_DATA_NOT_FOUND"
     NO_POE = "NO_POE"
+    REVOKED = "REVOKED"
+    REVOKED_NO_POE = "REVOKED_NO_POE"
+    REVOKED_CA_NO_POE = "REVOKED_CA_NO_POE"
+    OUT_OF_BOUNDS_NO_POE = "OUT_OF_BOUNDS_NO_POE"
+    OUT_OF_BOUNDS_NOT_REVOKED = "OUT_OF_BOUNDS_NOT_REVOKED"
+    TRY_LATER = "TRY_LATER"
     NO_SIGNATURE_FOUND = "NO_SIGNATURE_FOUND"
 
 
@@ -130,12 +136,18 @@ _PRIORITY: Final = {
             SubIndication.HASH_FAILURE,
             SubIndication.SIG_CRYPTO_FAILURE,
             SubIndication.SIG_CONSTRAINTS_FAILURE,
+            SubIndication.REVOKED,
             SubIndication.EXPIRED,
             SubIndication.NOT_YET_VALID,
             SubIndication.SIGNED_DATA_NOT_FOUND,
             SubIndication.NO_SIGNING_CERTIFICATE_FOUND,
             SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
             SubIndication.NO_POE,
+            SubIndication.REVOKED_NO_POE,
+            SubIndication.REVOKED_CA_NO_POE,
+            SubIndication.OUT_OF_BOUNDS_NO_POE,
+            SubIndication.OUT_OF_BOUNDS_NOT_REVOKED,
+            SubIndication.TRY_LATER,
             SubIndication.CHAIN_CONSTRAINTS_FAILURE,
             SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE,
             SubIndication.NO_CERTIFICATE_CHAIN_FOUND,

@@ -3,6 +3,7 @@
 Flask-free and database-free: anything here can run offline in a verifier.
 """
 
+from . import _asn1  # noqa: F401  (first: complete asn1crypto's OID maps before any use)
 from .algorithms import (
     COSE_ALG_SM2,
     OID,

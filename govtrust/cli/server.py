@@ -79,6 +79,12 @@ def serve(
     os.execv(sys.executable, args)
 
 
+GUNICORN_ACCESS_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+GRANIAN_ACCESS_FORMAT = (
+    '[%(time)s] %(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).3f'
+)
+
+
 def server_argv(server: str, *, host: str, port: int, workers: int, threads: int) -> list[str]:
     """The command line that runs ``govtrust.wsgi:app`` under ``server``."""
     if server == "granian":
@@ -99,7 +105,9 @@ def server_argv(server: str, *, host: str, port: int, workers: int, threads: int
             "--blocking-threads",
             str(threads),
             "--respawn-failed-workers",
-            "--access-log",
+            "--access-log",  # granian logs the path without the query string
+            "--access-log-fmt",
+            GRANIAN_ACCESS_FORMAT,
             "--workers-kill-timeout",
             "5",
             "govtrust.wsgi:app",
@@ -119,6 +127,10 @@ def server_argv(server: str, *, host: str, port: int, workers: int, threads: int
         str(threads),
         "--access-logfile",
         "-",
+        # Path without the query string, no Referer: query strings carry authorization
+        # codes, id_token_hint and state, which do not belong in logs (SECURITY.md).
+        "--access-logformat",
+        GUNICORN_ACCESS_FORMAT,
         "--graceful-timeout",
         "5",
     ]

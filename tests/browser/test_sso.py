@@ -96,7 +96,8 @@ def test_log_in_once_recognised_everywhere_log_out_once(
     assert not signed_in(page)
     assert page.get_by_role("status").inner_text() == "您已退出。"
 
-    # 浙江 was told by the hub (back-channel logout): signed out there too.
+    # 浙江 was told by the hub (back-channel logout, sent off the request): signed out too.
+    assert live_server.hub.idp.logout_sender.drain(10)
     page.goto(live_server("/portal/zj/"))
     assert not signed_in(page)
     assert page.get_by_role("status").inner_text() == "您已在其他平台退出，本平台的登录已同时结束。"

@@ -291,7 +291,9 @@ def test_sign_in_then_single_sign_on_then_single_logout(world: World, client: Fl
     assert not signed_in(gd)
     assert shown(gd, "portal-notice") == "您已退出。"
 
-    # The hub told both portals (back-channel); 浙江 ends its session at the next view.
+    # The hub told both portals (back-channel, off the request); 浙江 ends its session
+    # at the next view.
+    assert world.hub.idp.logout_sender.drain(10)
     deliveries = {d.client_id: d.status for d in world.hub.idp.deliveries(sid)}
     assert deliveries == {"zj-portal": "delivered", "gd-portal": "delivered"}
     assert ended(world, "zj", sid) and ended(world, "gd", sid)

@@ -60,3 +60,17 @@ def test_serve_warns_when_the_base_url_is_another_local_port(tmp_path, execv):
 def test_serve_refuses_a_single_thread(tmp_path, execv):
     result = serve(Config(data_dir=tmp_path), "--threads", "1")
     assert result.exit_code == 2 and execv == []
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_access_logs_leave_out_query_strings(tmp_path, execv, server):
+    """Codes, id_token_hint and state travel in query strings: the access log line
+    names the path only (and no Referer, which carries them too)."""
+    result = serve(Config(data_dir=tmp_path), "--server", server)
+    assert result.exit_code == 0, result.output
+    (args,) = execv
+    option = "--access-log-fmt" if server == "granian" else "--access-logformat"
+    fmt = args[args.index(option) + 1]
+    assert ("%(path)s" if server == "granian" else "%(U)s") in fmt
+    for leaky in ("%(query_string)s", "%(r)s", "%(q)s", "%(f)s", "%(referer)s", "%(uri)s"):
+        assert leaky not in fmt

@@ -895,6 +895,7 @@ def test_logout_after_step_up_ends_the_grants_of_the_replaced_session(h: Any, li
     # Single logout reaches what the session did before the step-up as well ...
     assert userinfo(live, after["access_token"]).status_code == 401
     # ... and the logout token names the sid the relying party got before the step-up.
+    assert live.idp.logout_sender.drain(10)  # delivered off the user's request
     sid_before = json.loads(base64.urlsafe_b64decode(before["id_token"].split(".")[1] + "=="))[
         "sid"
     ]

@@ -414,7 +414,9 @@ def test_rp_initiated_logout_and_back_channel_logout_tokens(h: Any, live: Any) -
     assert f"{target.scheme}://{target.netloc}{target.path}" == live.post_logout_uri("rp-rs256")
     assert parse_qs(target.query) == {"state": [state]}
 
-    # Both relying parties of the session got a logout token at their back channel.
+    # Both relying parties of the session got a logout token at their back channel
+    # (sent by the background sender, not inside the user's request).
+    assert live.idp.logout_sender.drain(10)
     ks = keyset(meta)
     for client_id, alg, id_claims in (("rp-rs256", "RS256", id1), ("rp-es256", "ES256", id2)):
         received = live.receiver.tokens_for(client_id)[before[client_id] :]
