@@ -108,9 +108,19 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     app.register_blueprint(idp_bp)
     app.register_blueprint(log_bp)
 
+    from seal_service.api import bp as seal_api_bp
+    from seal_service.api import tsa_bp
+
+    app.register_blueprint(seal_api_bp)
+    app.register_blueprint(tsa_bp)
+
     from .portals import init_portals
 
     init_portals(app, base_url=hub_of(app).config.base_url, master_key=hub_of(app).master_key)
+
+    from seal_service.console import bp as seal_console_bp  # after init_portals: shares its OAuth
+
+    app.register_blueprint(seal_console_bp)
 
     @app.get("/")
     def landing() -> str:

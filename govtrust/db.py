@@ -16,14 +16,15 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, MetaData, Table, create_engine, event, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Database", "UTCDateTime", "utcnow"]
+__all__ = ["Base", "Database", "UTCDateTime", "insert_now", "utcnow"]
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -170,3 +171,24 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def insert_now(session: Session, *rows: Base) -> None:
+    """INSERT ``rows`` at once, in order, with Core statements on the session's
+    connection (same transaction) — several times cheaper per row than the ORM's
+    unit of work, for the write-only rows of hot paths (events, codes, grants).
+
+    The objects are not attached to the session and nothing is read back
+    (autoincrement ids stay unset); column defaults apply to attributes not set.
+    Do not mix with pending ``session.add`` objects that these rows depend on."""
+    conn = session.connection()
+    for row in rows:
+        mapper = sa_inspect(type(row))
+        state = vars(row)
+        values = {
+            prop.columns[0].key: state[prop.key]
+            for prop in mapper.column_attrs
+            if prop.key in state
+        }
+        table: Table = mapper.local_table  # type: ignore[assignment]
+        conn.execute(table.insert().values(values))

@@ -141,4 +141,115 @@ def seed_demo(hub: Hub) -> dict[str, Any]:
         "portal_clients": _seed_portal_clients(hub),
         "portals": {spec.key: f"{base}/portal/{spec.key}/" for spec in PORTALS.values()},
         **_seed_accounts(hub),
+        "seals": _seed_seals(hub),
+        "seal_console": _seed_seal_console(hub),
+    }
+
+
+DEMO_SEAL_HOLDER: Final = "zj"
+DEMO_SEAL_MAKER: Final = "samr"
+DEMO_AGENCY_CLIENT: Final = "zj-agency"
+
+
+def _seed_seals(hub: Hub) -> dict[str, Any]:
+    """An agency with an SM2 official seal (made by 市场监管总局 as 制章者) and an
+    RSA contract seal, both active, and its machine client (``seal:sign``)."""
+    holder = hub.registry.find(DEMO_SEAL_HOLDER)
+    if holder is None or holder.status.value != "active":
+        return {}
+    seals = hub.seals.list(holder_id=DEMO_SEAL_HOLDER)
+    if not seals:
+        for kind, name, alg, maker in (
+            ("official", f"{holder.name_zh}公章", "SM2", DEMO_SEAL_MAKER),
+            ("contract", "合同专用章", "RS256", None),
+        ):
+            seal = hub.seals.apply(
+                holder_id=DEMO_SEAL_HOLDER,
+                kind=kind,
+                name=name,
+                algorithm=alg,
+                maker_id=maker,
+                actor=ACTOR,
+            )
+            hub.seals.approve(seal.id, actor=maker or ACTOR)
+            hub.seals.activate(seal.id, actor=ACTOR)
+        seals = hub.seals.list(holder_id=DEMO_SEAL_HOLDER)
+    secret = portal_secret(hub.master_key, DEMO_AGENCY_CLIENT)
+    if hub.idp.clients.get(DEMO_AGENCY_CLIENT) is None:
+        hub.idp.clients.add(
+            client_id=DEMO_AGENCY_CLIENT,
+            name=f"{holder.name_zh} 用印系统",
+            secret=secret,
+            scopes=["seal:sign"],
+            participant_id=DEMO_SEAL_HOLDER,
+            replace=True,
+        )
+    return {
+        "holder": DEMO_SEAL_HOLDER,
+        "seals": [{"id": s.id, "kind": s.kind.value, "algorithm": s.algorithm} for s in seals],
+        "machine_client": {"client_id": DEMO_AGENCY_CLIENT, "client_secret": secret},
+    }
+
+
+# ----------------------------------------------------------------------------- seal console
+
+# The account policy refuses passwords that contain the username ("zj-operator"), so the
+# password is not "Zj-Operator-2026".
+DEMO_SEAL_OPERATOR: Final = "zj-operator"
+DEMO_SEAL_OPERATOR_PASSWORD: Final = "Zj-Seal-Operator-2026"
+DEMO_SEAL_OPERATOR_NAME: Final = "王五"
+
+
+def _seed_seal_console(hub: Hub) -> dict[str, Any]:
+    """The seal console (``/seal/``) as an OIDC client of the hub, and the demo agency's
+    operator: an enterprise account whose name and USCC are the ``zj`` participant's."""
+    from seal_service.console import CONSOLE, SCOPE, console_secret, console_uris
+
+    holder = hub.registry.find(DEMO_SEAL_HOLDER)
+    if holder is None or holder.uscc is None:
+        return {}
+    store = hub.idp.clients
+    uris = console_uris(hub.config.base_url)
+    secret = console_secret(hub.master_key)
+    wanted: dict[str, Any] = {
+        "client_id": CONSOLE.client_id,
+        "name": CONSOLE.name_zh,
+        "redirect_uris": (uris["redirect_uri"],),
+        "post_logout_redirect_uris": (uris["post_logout_redirect_uri"],),
+        "backchannel_logout_uri": uris["backchannel_logout_uri"],
+        "scopes": tuple(SCOPE.split()),
+        "id_token_alg": CONSOLE.id_token_alg,
+        "subject_type": "pairwise",
+        "sector": CONSOLE.client_id,
+        # a component of the hub, not a regional platform: no registry participant
+        # (so `idp sync-clients` leaves it alone)
+        "participant_id": None,
+        # the hub's own console: consent to share the name and enterprise is implied
+        "first_party": True,
+    }
+    existing = store.get(CONSOLE.client_id)
+    if existing is not None and (
+        existing.redirect_uris == wanted["redirect_uris"]
+        and existing.post_logout_redirect_uris == wanted["post_logout_redirect_uris"]
+        and existing.backchannel_logout_uri == wanted["backchannel_logout_uri"]
+        and existing.scopes == wanted["scopes"]
+        and existing.first_party
+        and existing.check_client_secret(secret)
+    ):
+        client = "unchanged"
+    else:
+        store.add(secret=secret, replace=existing is not None, **wanted)
+        client = "updated" if existing is not None else "created"
+    if hub.idp.accounts.by_username(DEMO_SEAL_OPERATOR) is None:
+        hub.idp.accounts.create_enterprise(
+            username=DEMO_SEAL_OPERATOR,
+            password=DEMO_SEAL_OPERATOR_PASSWORD,
+            name=DEMO_SEAL_OPERATOR_NAME,
+            enterprise_name=holder.name_zh,
+            uscc=holder.uscc,
+        )
+    return {
+        "url": f"{hub.config.base_url.rstrip('/')}/seal/",
+        "client": {CONSOLE.client_id: client},
+        "operator": {"username": DEMO_SEAL_OPERATOR, "password": DEMO_SEAL_OPERATOR_PASSWORD},
     }

@@ -10,10 +10,11 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from keys import KeyPurpose, KeyState, KeyStore, MasterKey, MasterKeyError, SoftwareCustody
 from keys._custody import Custody
+from trust.errors import KeyNotFound
 
 from .config import Config
 from .db import Database, utcnow
@@ -25,6 +26,9 @@ from .trustlist_service import TrustListService
 
 if TYPE_CHECKING:
     from idp.service import Idp
+    from seal_service.registry import SealRegistry
+    from seal_service.service import SealingService
+    from seal_service.tsa import TimeStampAuthority
 
 __all__ = ["Hub", "HUB_KEYS"]
 
@@ -39,7 +43,12 @@ HUB_KEYS: Final[tuple[tuple[KeyPurpose, str], ...]] = (
     (KeyPurpose.TRUST_LIST, "SM2"),
     (KeyPurpose.TRUST_LIST, "ES256"),
     (KeyPurpose.LOG, "EdDSA"),
+    (KeyPurpose.TSA, "ES256"),
+    (KeyPurpose.TSA, "SM2"),
 )
+
+#: The policy of the hub's RFC 3161 time-stamping authority (GovTrust's private arc).
+HUB_TSA_POLICY: Final = "2.25.260963707435137666906721756309274554653.100.1"
 
 
 class Hub:
@@ -59,6 +68,7 @@ class Hub:
         self.master_key = MasterKey.load(
             config.master_key, config.master_key_file, create=create_master_key
         )
+        self._tsas: dict[str, TimeStampAuthority] = {}
 
     @cached_property
     def hsm(self) -> Custody | None:
@@ -111,7 +121,28 @@ class Hub:
             pki=self.pki,
             log=self.log,
             clock=self.clock,
+            extensions=self._trust_list_extensions,
         )
+
+    def _trust_list_extensions(self) -> dict[str, Any]:
+        """What the seal service adds to every trust list: the hub's issuing CAs (seal,
+        OFD and SES signatures carry only the signer's certificate) and the revoked
+        seals, so that offline verifiers refuse them."""
+        import base64
+
+        return {
+            "govtrust.seal_service": {
+                "issuing_cas": [base64.b64encode(c.der).decode() for c in self.pki.cas()],
+                "revoked_seals": [
+                    {
+                        "seal": s.id,
+                        "holder": s.holder_id,
+                        "certificate_serial": s.as_json()["certificate_serial"],
+                    }
+                    for s in self.seals.revoked()
+                ],
+            }
+        }
 
     @cached_property
     def idp(self) -> Idp:
@@ -129,6 +160,68 @@ class Hub:
             clock=self.clock,
             participant_active=participant_active,
         )
+
+    @cached_property
+    def seals(self) -> SealRegistry:
+        from seal_service.registry import SealRegistry
+
+        return SealRegistry(
+            self.db,
+            keys=self.keys,
+            pki=self.pki,
+            participants=self.registry,
+            log=self.log,
+            clock=self.clock,
+            on_revoked=lambda _seal: self.trust_lists.publish(),  # verifiers learn it now
+        )
+
+    @cached_property
+    def sealing(self) -> SealingService:
+        from seal_service.service import SealingService
+        from seal_service.tsa_pyhanko import InProcessTimeStamper
+
+        return SealingService(
+            self.db,
+            registry=self.seals,
+            log=self.log,
+            clock=self.clock,
+            timestamper=InProcessTimeStamper(lambda: self.tsa("ES256")),
+        )
+
+    def tsa(self, algorithm: str = "ES256") -> TimeStampAuthority:
+        """The hub's RFC 3161 time-stamping authority with its ``algorithm`` key
+        (ES256 or SM2; the key and its certificate are made by ``govtrust init``)."""
+        cached = self._tsas.get(algorithm)
+        if cached is not None:
+            return cached
+        import secrets
+
+        from seal_service.tsa import TimeStampAuthority
+
+        kid = next(
+            (
+                k.kid
+                for k in self.keys.list(
+                    purpose=KeyPurpose.TSA, owner="hub", states=(KeyState.ACTIVE,)
+                )
+                if k.algorithm.name == algorithm
+            ),
+            None,
+        )
+        if kid is None:
+            raise KeyNotFound(f"no active {algorithm} TSA key; run govtrust init")
+        cert = self.pki.certificate_for(kid) or self.pki.certify(kid)
+        chain = self.pki.chain_for(kid)[1:]
+        tsa = TimeStampAuthority(
+            self.keys.signer_for(kid, KeyPurpose.TSA),
+            cert,
+            chain,
+            HUB_TSA_POLICY,
+            self.clock,
+            lambda: secrets.randbits(120) | 1,  # unique with overwhelming probability
+        )
+        self._tsas[algorithm] = tsa
+        return tsa
 
     def migrate(self) -> None:
         upgrade(self.db.engine)

@@ -146,16 +146,18 @@ class HubPki:
                 )
                 self._store(ca, ca_key, "ca", "ca", alg)
                 created.append(str(ca.subject))
-        for info in self._keys.list(
-            purpose=KeyPurpose.TRUST_LIST, owner="hub", states=(KeyState.ACTIVE,)
-        ):
-            if self.certificate_for(info.kid) is None:
-                created.append(str(self.certify(info.kid).subject))
+        for purpose in (KeyPurpose.TRUST_LIST, KeyPurpose.TSA):
+            for info in self._keys.list(purpose=purpose, owner="hub", states=(KeyState.ACTIVE,)):
+                if self.certificate_for(info.kid) is None:
+                    created.append(str(self.certify(info.kid).subject))
         return created
 
-    def certify(self, kid: str) -> Certificate:
-        """Issue an end-entity certificate for hub key ``kid`` under the issuing CA
-        of its family (the key's purpose becomes the certificate's purpose)."""
+    def certify(
+        self, kid: str, *, subject: str | None = None, not_after: datetime | None = None
+    ) -> Certificate:
+        """Issue an end-entity certificate for key ``kid`` under the hub's issuing CA
+        of its family (the key's purpose becomes the certificate's purpose). The
+        subject defaults to a hub name; seals pass their holder's."""
         info = self._keys.get(kid)
         alg = info.algorithm.name
         ca_key = self._active_key(KeyPurpose.CA, CA_OWNER, alg, create=False)
@@ -169,10 +171,12 @@ class HubPki:
             self._keys.signer_for(ca_key, KeyPurpose.CA),
             ca,
             info.public_key,
-            f"CN={ORG} {name} ({alg} {kid[:8]}),O={ORG},C=CN",
+            subject or f"CN={ORG} {name} ({alg} {kid[:8]}),O={ORG},C=CN",
             purpose=info.purpose.value,
             not_before=self._clock() - timedelta(minutes=5),
-            not_after=min(self._clock() + _EE_LIFE, ca.not_after),
+            not_after=min(
+                not_after or self._clock() + _EE_LIFE, self._clock() + _EE_LIFE, ca.not_after
+            ),
         )
         self._store(cert, kid, "ee", info.purpose.value, alg)
         return cert

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -65,6 +65,7 @@ class TrustListService:
         pki: HubPki,
         log: EventLog,
         clock: Callable[[], datetime] = utcnow,
+        extensions: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self._db = db
         self._registry = registry
@@ -72,6 +73,7 @@ class TrustListService:
         self._pki = pki
         self._log = log
         self._clock = clock
+        self._extensions = extensions  # other components' signed additions (docs/trust-list.md)
 
     def _participants(self) -> list[dict[str, Any]]:
         out = []
@@ -131,6 +133,7 @@ class TrustListService:
         now = self._clock()
         participants = self._participants()
         roots = [c.der for c in self._pki.roots()]
+        extensions = dict(self._extensions()) if self._extensions is not None else None
         signers = self._signers()
         for attempt in range(5):
             try:
@@ -146,6 +149,7 @@ class TrustListService:
                         participants=participants,
                         roots=roots,
                         announced_roots=announced_roots,
+                        extensions=extensions,
                     )
                     document = sign_trust_list(payload, signers)
                     digest = hashlib.sha256(document).hexdigest()

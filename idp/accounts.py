@@ -68,7 +68,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from govtrust.db import Database, utcnow
+from govtrust.db import Database, insert_now, utcnow
 from keys import MasterKey
 from trust import TrustError
 from trust.identifiers import InvalidIdentifier, validate_citizen_id, validate_uscc
@@ -492,10 +492,11 @@ class Accounts:
                     return False
                 if rule in (ACCT_IP, ACCT) and not second_factor and row.failures:
                     return False
-            s.add(
+            insert_now(
+                s,
                 self._event(
                     "login_succeeded", account_id, ip, {"second_factor_required": second_factor}
-                )
+                ),
             )
         return True
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from govtrust.db import Database, utcnow
 from trust import TrustError, public_key_from_jwk
 
-from .models import Client
+from .models import AuthEvent, Client
 
 __all__ = [
     "ClientStore",
@@ -69,6 +69,7 @@ class ClientView(ClientMixin):  # type: ignore[misc]
     subject_type: str
     sector: str
     first_party: bool
+    disabled: bool = False
 
     # --- authlib ClientMixin ------------------------------------------------
     def get_client_id(self) -> str:
@@ -129,6 +130,7 @@ def _view(c: Client) -> ClientView:
         subject_type=c.subject_type,
         sector=c.sector,
         first_party=c.first_party,
+        disabled=bool(c.disabled),
     )
 
 
@@ -165,7 +167,7 @@ class ClientStore:
             return hit[1]
         with self._db.session() as s:
             c = s.get(Client, client_id)
-            view = _view(c) if c else None
+            view = _view(c) if c is not None and not c.disabled else None
         if view is not None and view.participant_id and self._participant_active is not None:
             if not self._participant_active(view.participant_id):
                 view = None
@@ -268,3 +270,53 @@ class ClientStore:
     @staticmethod
     def new_secret() -> str:
         return secrets.token_urlsafe(32)
+
+    def set_disabled(self, client_id: str, disabled: bool) -> bool:
+        """Disable (or enable again) a client: a disabled client is refused at every
+        endpoint — in this process at once, in the other workers within
+        :data:`CLIENT_CACHE_SECONDS`. Its access tokens run out (minutes); its refresh
+        tokens are useless, since the client can no longer authenticate. Returns
+        whether anything changed."""
+        with self._db.write() as s:
+            row = s.get(Client, client_id)
+            if row is None:
+                raise ClientError(f"no client {client_id}", code="client_unknown")
+            changed = bool(row.disabled) != disabled
+            row.disabled = disabled
+            if changed:
+                s.add(
+                    AuthEvent(
+                        at=self._clock(),
+                        kind="client_disabled" if disabled else "client_enabled",
+                        client_id=client_id,
+                        detail={},
+                    )
+                )
+        self._cache.clear()
+        return changed
+
+    def rotate_secret(self, client_id: str, secret: str | None = None) -> str:
+        """A new client secret (generated unless given); the old one stops working."""
+        secret = secret if secret is not None else self.new_secret()
+        if len(secret) < 32:
+            raise ClientError("client secrets must have at least 32 characters")
+        with self._db.write() as s:
+            row = s.get(Client, client_id)
+            if row is None:
+                raise ClientError(f"no client {client_id}", code="client_unknown")
+            if row.token_endpoint_auth_method != "client_secret_basic":
+                raise ClientError(f"client {client_id} authenticates with keys, not a secret")
+            row.client_secret_hash = hash_secret(secret)
+            s.add(
+                AuthEvent(
+                    at=self._clock(), kind="client_secret_rotated", client_id=client_id, detail={}
+                )
+            )
+        self._cache.clear()
+        return secret
+
+    def is_disabled(self, client_id: str) -> bool | None:
+        """True/False for a registered client, None for an unknown one (not cached)."""
+        with self._db.session() as s:
+            row = s.get(Client, client_id)
+            return None if row is None else bool(row.disabled)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govtrust.db import Base, UTCDateTime, utcnow
@@ -92,6 +93,8 @@ class Client(Base):
     sector: Mapped[str] = mapped_column(String(100))  # pairwise sector (a province is one)
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)  # consent implied
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A disabled client is refused everywhere (authorize, token, PAR, logout hints).
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class HubSession(Base):

@@ -39,9 +39,8 @@ from authlib.oauth2.rfc6749.errors import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from govtrust.db import Database, utcnow
+from govtrust.db import Database, insert_now, utcnow
 from trust import TrustError, public_key_from_jwk
 from trust.jws import JWSError, parse_compact
 
@@ -145,7 +144,8 @@ class CodeGrant(_Issuing, grants.AuthorizationCodeGrant):  # type: ignore[misc]
         data = request.payload.data
         idp = self.idp
         with idp.db.write() as s:
-            s.add(
+            insert_now(
+                s,
                 AuthorizationCode(
                     code_hash=_h(code),
                     client_id=request.client.client_id,
@@ -160,7 +160,7 @@ class CodeGrant(_Issuing, grants.AuthorizationCodeGrant):  # type: ignore[misc]
                     acr=user.acr,
                     amr=list(user.amr),
                     expires_at=idp.clock() + CODE_LIFETIME,
-                )
+                ),
             )
 
     def query_authorization_code(self, code: str, client: ClientView) -> _CodeRecord | None:
@@ -279,6 +279,19 @@ class MachineGrant(_Issuing, grants.ClientCredentialsGrant):  # type: ignore[mis
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 
+def remember_jti(db: Database, *, kind: str, issuer: str, jti: str, expires_at: datetime) -> bool:
+    """Record a single-use identifier (assertion ``jti``, nonce); False if it was seen.
+    A conflict is an answer, not an error, so this can join a unit of work."""
+    with db.write() as s:
+        result = s.execute(
+            db.insert(UsedJti)
+            .values(kind=kind, issuer=issuer, jti=jti, expires_at=expires_at)
+            .on_conflict_do_nothing()
+            .returning(UsedJti.jti)  # rowcount is -1 here with psycopg 3
+        )
+        return result.first() is not None
+
+
 def machine_scope(client: ClientView, requested: str | None) -> str:
     """The scope of a client_credentials token: what was asked (default: everything the
     client may have), never more than the client's registration allows."""
@@ -385,17 +398,13 @@ class IdpServer:
         iat = claims.get("iat")
         if isinstance(iat, int) and iat > now.timestamp() + 60:
             return None
-        try:
-            with self.db.write() as s:
-                s.add(
-                    UsedJti(
-                        kind="assertion",
-                        issuer=client_id,
-                        jti=jti,
-                        expires_at=datetime.fromtimestamp(exp, UTC) + LEEWAY,
-                    )
-                )
-        except IntegrityError:
+        if not remember_jti(
+            self.db,
+            kind="assertion",
+            issuer=client_id,
+            jti=jti,
+            expires_at=datetime.fromtimestamp(exp, UTC) + LEEWAY,
+        ):
             return None  # replayed assertion
         return client
 
@@ -446,7 +455,8 @@ class IdpServer:
                         .execution_options(synchronize_session=False)
                     )
                     replayed = linked.rowcount != 1  # type: ignore[attr-defined]
-                s.add(
+                insert_now(
+                    s,
                     Grant(
                         id=grant_id,
                         client_id=client.client_id,
@@ -460,10 +470,10 @@ class IdpServer:
                         created_at=now,
                         revoked_at=now if replayed else None,
                         revoked_reason="code_reuse" if replayed else None,
-                    )
+                    ),
                 )
-                s.flush()
-            s.add(
+            insert_now(
+                s,
                 AccessTokenRecord(
                     jti=jti,
                     grant_id=grant_id,
@@ -472,21 +482,20 @@ class IdpServer:
                     scope=scope,
                     expires_at=exp,
                     revoked_at=now if replayed else None,
-                )
-            )
-            s.add(
+                ),
                 AuthEvent(
                     at=now,
                     kind="token_refreshed" if refreshing else "token_issued",
                     account_id=account_id,
                     client_id=client.client_id,
                     detail={"grant": grant_id, "jti": jti, "scope": scope},
-                )
+                ),
             )
             refresh = None
             if "offline_access" in scopes and client.check_grant_type("refresh_token"):
                 refresh = secrets.token_urlsafe(32)
-                s.add(
+                insert_now(
+                    s,
                     RefreshToken(
                         token_hash=_h(refresh),
                         grant_id=grant_id,
@@ -494,7 +503,7 @@ class IdpServer:
                         created_at=now,
                         expires_at=now + REFRESH_LIFETIME,
                         revoked_at=now if replayed else None,
-                    )
+                    ),
                 )
         body: dict[str, Any] = {
             "access_token": access,

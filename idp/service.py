@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sqlalchemy import select, update
 
-from govtrust.db import Database, utcnow
+from govtrust.db import Database, insert_now, utcnow
 from keys import KeyStore, MasterKey
 
 from .accounts import Accounts
@@ -29,9 +29,8 @@ from .models import (
     LogoutDelivery,
     PushedRequest,
     RefreshToken,
-    UsedJti,
 )
-from .server import IdpServer
+from .server import IdpServer, remember_jti
 from .sessions import SessionStore
 from .tokens import AccessTokenClaims, TokenError, TokenService
 
@@ -109,7 +108,8 @@ class Idp:
         detail: dict[str, Any] | None = None,
     ) -> None:
         with self.db.write() as s:
-            s.add(
+            insert_now(
+                s,
                 AuthEvent(
                     at=self.clock(),
                     kind=kind,
@@ -117,25 +117,30 @@ class Idp:
                     client_id=client_id,
                     ip=ip,
                     detail=detail or {},
-                )
+                ),
+            )
+
+    def client_events(self, client_id: str, limit: int = 100) -> list[AuthEvent]:
+        """Events about one client (administration, deliveries, tokens), oldest first."""
+        with self.db.session() as s:
+            return list(
+                s.scalars(
+                    select(AuthEvent)
+                    .where(AuthEvent.client_id == client_id)
+                    .order_by(AuthEvent.id)
+                    .limit(max(1, min(limit, 1000)))
+                ).all()
             )
 
     def remember_nonce(self, client_id: str, nonce: str) -> bool:
-        """Nonces are single use per client (replayed authorization requests fail).
-        A conflict is an answer, not an error, so this can join a unit of work."""
-        with self.db.write() as s:
-            result = s.execute(
-                self.db.insert(UsedJti)
-                .values(
-                    kind="nonce",
-                    issuer=client_id,
-                    jti=nonce,
-                    expires_at=self.clock() + timedelta(days=1),
-                )
-                .on_conflict_do_nothing()
-                .returning(UsedJti.jti)  # rowcount is -1 here with psycopg 3
-            )
-            return result.first() is not None
+        """Nonces are single use per client (replayed authorization requests fail)."""
+        return remember_jti(
+            self.db,
+            kind="nonce",
+            issuer=client_id,
+            jti=nonce,
+            expires_at=self.clock() + timedelta(days=1),
+        )
 
     # ------------------------------------------------------------ PAR
 

@@ -19,7 +19,7 @@ from typing import Final
 
 from sqlalchemy import select, update
 
-from govtrust.db import Database, utcnow
+from govtrust.db import Database, insert_now, utcnow
 
 from .models import HubSession, SessionClient
 
@@ -118,8 +118,7 @@ class SessionStore:
                 user_agent=user_agent[:300],
                 ip=ip[:64],
             )
-            s.add(row)
-            s.flush()
+            insert_now(s, row)
             return _view(row), f"{sid}.{secret}"
 
     def lookup(self, cookie: str | None) -> SessionView | None:

@@ -603,7 +603,15 @@ def token() -> WResponse:
         return _json_error("invalid_request", "a parameter is repeated (RFC 6749 §3.2)", 400)
     if request.form.get("grant_type") == "client_credentials":
         return _client_credentials()
-    response = idp.authlib.create_token_response()
+    if request.form.get("grant_type") == "authorization_code":
+        # Code consumption and the grant it becomes: one transaction. A concurrent
+        # second redemption waits for it, then finds the code spent and linked, and
+        # revokes the grant (RFC 6749 §4.1.2). (Refresh keeps short transactions:
+        # its reuse detection revokes across rows that concurrent losers also lock.)
+        with idp.db.unit():
+            response = idp.authlib.create_token_response()
+    else:
+        response = idp.authlib.create_token_response()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response  # type: ignore[no-any-return]

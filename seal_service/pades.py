@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from math import isfinite
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from asn1crypto import algos as asn1_algos
 from asn1crypto import crl as asn1_crl
@@ -471,10 +472,10 @@ def seal_pdf(
     also needs ``validation_context`` (see the module docstring).
 
     Raises :class:`PdfError` for unreadable input, :class:`PadesSealError` for
-    a request that cannot be honoured. Not for use inside a running event
-    loop; use :func:`async_seal_pdf` there.
+    a request that cannot be honoured. Inside a running event loop prefer
+    :func:`async_seal_pdf` (this one then runs the work on a helper thread).
     """
-    return asyncio.run(
+    return _run_sync(
         async_seal_pdf(
             pdf_bytes,
             signer=signer,
@@ -494,6 +495,21 @@ def seal_pdf(
             max_size=max_size,
         )
     )
+
+
+_T = TypeVar("_T")
+
+
+def _run_sync(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """``asyncio.run`` — or, when this thread already runs an event loop (an async
+    web server, Playwright's sync API in a test process), the same on a helper
+    thread, since a loop cannot be nested."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pades") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 # --------------------------------------------------------------------------- verification
@@ -745,7 +761,7 @@ def verify_pdf(
     not read "nothing failed" as "sealed". Raises :class:`PdfError` for
     unreadable input; a malformed signature yields FAILED / FORMAT_FAILURE.
     """
-    return asyncio.run(
+    return _run_sync(
         async_verify_pdf(
             pdf_bytes,
             trust_roots=trust_roots,

@@ -24,6 +24,9 @@ Parsing auto-detects the version from the shape of the outer SEQUENCE
 (2 elements → v1, 4 or 5 → v4/v5, told apart by ``SES_Header.version``).
 Every malformed input raises :class:`SealFormatError` and nothing else; the
 exact bytes each signature covers are kept as received, never re-encoded.
+A v4/v5 SES_Signature's ``timeStamp`` is verified as an RFC 3161 token over
+the signature value (:func:`timestamp_check`); the seal's own ``timeStamp``
+is read but not verified.
 Verification returns values (:mod:`seal_service.report`), never raises for a
 bad signature.
 """
@@ -36,7 +39,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from asn1crypto import cms as asn1_cms
 from asn1crypto import core
+from asn1crypto import tsp as asn1_tsp
 
 from trust.algorithms import OID, by_oid
 from trust.errors import CertificateError, TrustError, UnsupportedAlgorithm
@@ -45,6 +50,7 @@ from trust.pki import Certificate, load_certificate, validate_path
 from trust.sigenc import SigEncoding
 
 from .report import Check, CheckResult, SignatureReport, SubIndication
+from .tsa import TimestampInfo, TsaError, verify_timestamp_token
 
 __all__ = [
     "MAX_SES_SIZE",
@@ -59,6 +65,7 @@ __all__ = [
     "verify_seal",
     "verify_signature",
     "chain_check",
+    "timestamp_check",
 ]
 
 MAX_SES_SIZE: Final = 10 * 1024 * 1024
@@ -868,6 +875,115 @@ def _signer_in_seal(sig: SESSignature) -> Check:
     )
 
 
+# --------------------------------------------------------------------------- signature time-stamps
+
+#: Message-imprint hashes a signature time-stamp may use (no SHA-1).
+_TIMESTAMP_DIGESTS: Final = ("sm3", "sha256", "sha384", "sha512")
+
+#: TsaError code → (failed?, sub-indication) for the ``timestamp`` check. Codes
+#: not listed (malformed, not_der, too_large, missing attributes …) are a
+#: broken token: FAILED / FORMAT_FAILURE.
+_TSA_SUB: Final = {
+    "imprint_mismatch": (True, SubIndication.HASH_FAILURE),
+    "digest_mismatch": (True, SubIndication.HASH_FAILURE),
+    "bad_signature": (True, SubIndication.SIG_CRYPTO_FAILURE),
+    "signing_certificate_mismatch": (True, SubIndication.SIG_CONSTRAINTS_FAILURE),
+    "tsa_certificate_purpose": (True, SubIndication.SIG_CONSTRAINTS_FAILURE),
+    "cert_expired": (True, SubIndication.EXPIRED),
+    "cert_not_yet_valid": (True, SubIndication.NOT_YET_VALID),
+    "unsupported_algorithm": (False, SubIndication.CRYPTO_CONSTRAINTS_FAILURE),
+    "signer_not_found": (False, SubIndication.NO_SIGNING_CERTIFICATE_FOUND),
+}
+
+
+class _TokenContentInfo(core.Sequence):  # type: ignore[misc]
+    """ContentInfo holding a SignedData whatever the OID (RFC 5652 or GB/T 35275 signedData)."""
+
+    _fields = [
+        ("content_type", core.ObjectIdentifier),
+        ("content", asn1_cms.SignedData, {"explicit": 0}),
+    ]
+
+
+def _imprint_algorithm(token: bytes) -> str:
+    """The token's message-imprint hash, read leniently only to choose what to hash.
+
+    The token is verified strictly afterwards; anything unreadable here yields
+    ``sm3`` and the strict verification reports the real problem.
+    """
+    try:
+        signed = _TokenContentInfo.load(token)["content"]
+        tst = asn1_tsp.TSTInfo.load(bytes(signed["encap_content_info"]["content"]))
+        name = tst["message_imprint"]["hash_algorithm"]["algorithm"].native
+    except _PARSE_ERRORS:
+        return "sm3"
+    return name if name in _TIMESTAMP_DIGESTS else "sm3"
+
+
+def timestamp_check(
+    sig: SESSignature,
+    *,
+    trusted_certs: Collection[Certificate],
+    intermediates: Collection[Certificate] = (),
+) -> tuple[Check, TimestampInfo | None]:
+    """Verify ``sig.time_stamp`` as an RFC 3161 token over the signature value.
+
+    GB/T 38540-2020 clause 7 (SES_Signature): ``timeStamp`` is "对签名值的时间戳",
+    a time-stamp on the signature value, i.e. the message imprint is the hash
+    of the octets of the ``signature`` BIT STRING. The TSA path is validated to
+    ``trusted_certs`` at genTime: no trusted certificate, or none that anchors
+    the TSA → INDETERMINATE / NO_CERTIFICATE_CHAIN_FOUND; a token that does not
+    verify or covers other bytes → FAILED. Returns the check and, when it
+    passed, the verified token.
+    """
+    name = "timestamp"
+    token = sig.time_stamp
+    if token is None:
+        return Check.skipped(name, "no signature time-stamp"), None
+    if not trusted_certs:
+        return (
+            Check.indeterminate(
+                name,
+                SubIndication.NO_CERTIFICATE_CHAIN_FOUND,
+                "a signature time-stamp is present but no trusted TSA certificate was given",
+            ),
+            None,
+        )
+    alg = _imprint_algorithm(token)
+    try:
+        info = verify_timestamp_token(
+            token,
+            digest_alg=alg,
+            data=sig.signature,
+            trusted_certs=tuple(trusted_certs),
+            intermediates=tuple(intermediates),
+        )
+    except TsaError as exc:
+        code = exc.code or "malformed"
+        detail = f"signature time-stamp: {exc.message} ({code})"
+        if code in _CHAIN_SUB:
+            return Check.indeterminate(name, _CHAIN_SUB[code], detail), None
+        failed, sub = _TSA_SUB.get(code, (True, SubIndication.FORMAT_FAILURE))
+        if failed:
+            return Check.failed(name, sub, detail), None
+        return Check.indeterminate(name, sub, detail), None
+    except TrustError as exc:  # defensive: the TSA layer should raise only TsaError
+        return (
+            Check.failed(
+                name, SubIndication.FORMAT_FAILURE, f"signature time-stamp: {exc.message}"
+            ),
+            None,
+        )
+    return (
+        Check.passed(
+            name,
+            f"time-stamped at {info.gen_time.isoformat()} by {info.tsa_certificate.subject}"
+            f" ({alg} imprint of the signature value)",
+        ),
+        info,
+    )
+
+
 def verify_signature(
     sig: SESSignature,
     *,
@@ -876,15 +992,19 @@ def verify_signature(
     roots: Collection[Certificate] = (),
     intermediates: Collection[Certificate] = (),
     extra_checks: Sequence[Check] = (),
+    tsa_roots: Collection[Certificate] | None = None,
 ) -> SignatureReport:
     """Verify an electronic signature (SES_Signature).
 
     ``data_hash`` is the digest the caller computed over the signed document (for
     OFD: SM3 of Signature.xml); ``None`` skips that comparison. Validity of the
     seal, the signer certificate and the maker certificate is judged at ``at``,
-    by default the claimed signing time (TBS_Sign.timeInfo) — so a seal that has
+    by default the signing time: the genTime of a valid signature time-stamp
+    (see :func:`timestamp_check`; trusted TSA anchors are ``tsa_roots``, by
+    default ``roots``), else the claimed TBS_Sign.timeInfo — so a seal that has
     since expired still verifies. ``extra_checks`` (from a container format) are
-    folded into the report.
+    folded into the report; a ``timestamp`` check is added when the signature
+    carries a time-stamp.
     """
     checks: list[Check] = list(extra_checks)
     if data_hash is None:
@@ -910,7 +1030,13 @@ def verify_signature(
         )
     )
     checks.append(_signer_in_seal(sig))
-    when = _utc(at) if at is not None else sig.time_info
+    ts_check, ts_info = timestamp_check(
+        sig,
+        trusted_certs=roots if tsa_roots is None else tsa_roots,
+        intermediates=intermediates,
+    )
+    signing_time = ts_info.gen_time if ts_info is not None else sig.time_info
+    when = _utc(at) if at is not None else signing_time
     seal = _seal_checks(sig.seal, when=when, roots=roots, intermediates=intermediates)
     if when is None:
         signer_validity = Check.indeterminate(
@@ -941,14 +1067,12 @@ def verify_signature(
         seal["seal_maker_chain"],
     ]
     if sig.time_stamp is not None:
-        checks.append(
-            Check.skipped("time_stamp", "a time-stamp is present; it is not verified here")
-        )
+        checks.append(ts_check)
     return SignatureReport.of(
         checks,
         signer_subject=str(sig.signer_cert.subject),
         seal_name=sig.seal.name,
         seal_id=sig.seal.es_id,
-        signing_time=sig.time_info,
+        signing_time=signing_time,
         validation_time=when,
     )

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -851,15 +852,31 @@ def _parse(der: bytes) -> Certificate:
     )
 
 
+#: Parsed certificates by their exact DER (a Certificate is immutable, so one parse
+#: serves every caller): the hub reads the same few CA and seal certificates on
+#: every seal and token. Bounded; failures are never cached.
+_PARSED_LIMIT: Final = 1024
+_parsed: dict[bytes, Certificate] = {}
+_parsed_lock = threading.Lock()
+
+
 def _certificate_from_der(der: bytes) -> Certificate:
     if len(der) > MAX_CERTIFICATE_SIZE:
         raise _ce(f"certificate larger than {MAX_CERTIFICATE_SIZE} bytes", "malformed")
+    hit = _parsed.get(der)
+    if hit is not None:
+        return hit
     try:
-        return _parse(der)
+        cert = _parse(der)
     except CertificateError:
         raise
     except _PARSE_ERRORS as exc:
         raise _ce(f"not a valid X.509 certificate ({type(exc).__name__})", "malformed") from None
+    with _parsed_lock:
+        if len(_parsed) >= _PARSED_LIMIT:
+            _parsed.pop(next(iter(_parsed)))  # the oldest entry
+        _parsed[der] = cert
+    return cert
 
 
 def _as_bytes(data: bytes | bytearray | memoryview | str) -> bytes:

@@ -11,9 +11,25 @@ it). :func:`verify_document` looks at the bytes it is given:
   only when the caller passes ``signed_data`` (its SM3 digest must equal
   ``TBS_Sign.dataHash``); without it the verdict can be no better than
   INDETERMINATE / ``signed_data_not_found``;
+* a PDF (``%PDF-``) → every embedded signature is verified with
+  :func:`seal_service.pades.verify_pdf` against ``roots``; VALID only if there
+  is at least one signature and every one PASSED, INVALID if any FAILED, else
+  INDETERMINATE. An unsigned PDF → INDETERMINATE / ``no_signature_found``; an
+  unreadable one → INDETERMINATE with the :class:`~seal_service.pades.PdfError`
+  code (``pdf_malformed``, ``pdf_encrypted``, ``pdf_too_large``). Without roots
+  the signatures are still checked (digest, signature, modifications) against
+  an anchor that anchors nothing, so the chain is INDETERMINATE /
+  ``no_certificate_chain_found`` while a changed byte still gives INVALID;
+* a detached CMS SignedData (RFC 5652 ``ContentInfo``; told apart from an
+  SES_Signature by its structure: the outer SEQUENCE starts with the OBJECT
+  IDENTIFIER id-signedData or the GB/T 35275 signedData, where an
+  SES_Signature starts with the TBS_Sign SEQUENCE) → verified with
+  :func:`trust.cms.verify_detached` over ``signed_data``, each signer's path to
+  ``roots`` judged at ``at`` or the claimed signing-time. Without
+  ``signed_data`` → INDETERMINATE / ``signed_data_not_found``;
 * something recognisably else (UTF-8 text such as QR payloads or PEM, PNG,
-  JPEG, GIF, PDF, a ZIP without ``OFD.xml``) → INDETERMINATE /
-  ``unsupported_input``; unrecognised binary data → INDETERMINATE / ``malformed``.
+  JPEG, GIF, a ZIP without ``OFD.xml``) → INDETERMINATE / ``unsupported_input``;
+  unrecognised binary data → INDETERMINATE / ``malformed``.
 
 Input that claims to be one of the supported formats but cannot be read
 (a broken ZIP, truncated DER, oversized data) gives INDETERMINATE with reason
@@ -31,24 +47,33 @@ document's main sub-indication first), or one of the input codes above.
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core as asn1_core
+
 from seal_service.ofd import MAX_PACKAGE_SIZE, OfdError, OfdPackage, OfdReport, verify_ofd
+from seal_service.pades import PdfError, PdfSignatureReport, verify_pdf
 from seal_service.report import (
     Check,
     CheckStatus,
     Indication,
     SignatureReport,
     SubIndication,
+    aggregate,
 )
-from seal_service.ses import SealFormatError, parse_signature, verify_signature
+from seal_service.ses import SealFormatError, chain_check, parse_signature, verify_signature
+from trust.algorithms import OID
+from trust.cms import ID_SIGNED_DATA, CmsError, CmsVerification, verify_detached
+from trust.crypto import generate_private_key
 from trust.errors import TrustError
 from trust.hashes import sm3
-from trust.pki import Certificate
+from trust.pki import Certificate, issue_root
 
 __all__ = [
     "MAX_INPUT_SIZE",
@@ -88,7 +113,7 @@ def reason_code(sub: SubIndication | str) -> str:
 class DocumentVerdict:
     """The verdict on one input.
 
-    ``kind`` is ``"ofd"``, ``"ses"`` or ``None`` (input not recognised);
+    ``kind`` is ``"ofd"``, ``"ses"``, ``"pdf"``, ``"cms"`` or ``None`` (input not recognised);
     ``signatures`` are plain dicts (JSON-ready) with signer subject, seal name,
     esID, signing time, indication, sub-indication and checks; ``detail`` is a
     human-readable explanation for unusable input.
@@ -260,8 +285,297 @@ def _verify_ses(
     )
 
 
-#: Formats recognised as something else (images, PDF) → ``unsupported_input``, not ``malformed``.
-_OTHER_FORMATS: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"%PDF-")
+# --------------------------------------------------------------------------- PDF (PAdES)
+
+NO_SIGNATURE_FOUND: Final = "no_signature_found"
+
+
+@functools.cache
+def _no_anchor() -> Certificate:
+    """A self-signed root whose key is discarded: it anchors nothing.
+
+    :func:`~seal_service.pades.verify_pdf` refuses an empty trust list (pyHanko
+    would fall back to the system store). With no roots given, the PDF's
+    signatures are still worth checking (a changed byte is INVALID whatever the
+    anchors); this anchor keeps every chain INDETERMINATE.
+    """
+    now = datetime.now(UTC).replace(microsecond=0)
+    key = generate_private_key("p256")
+    return issue_root(
+        key.signer("ES256"),
+        "CN=GovTrust verifier: no trust anchor given",
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=3650),
+    )
+
+
+def _pdf_summary(report: PdfSignatureReport) -> dict[str, Any]:
+    return _summary(
+        report,
+        field_name=report.field_name,
+        covers_whole_document=report.covers_whole_document,
+        modification_level=report.modification_level,
+        timestamp_time=_iso(report.timestamp_time),
+        timestamp_valid=report.timestamp_valid,
+    )
+
+
+def _verify_pdf(
+    data: bytes, *, roots: Collection[Certificate], at: datetime | None
+) -> DocumentVerdict:
+    anchors = list(roots) if roots else [_no_anchor()]
+    try:
+        reports = verify_pdf(data, trust_roots=anchors, at=at)
+    except PdfError as exc:
+        return _unusable(exc.code or "pdf_malformed", f"unusable PDF: {exc.message}", "pdf")
+    if not reports:
+        return DocumentVerdict(
+            INDETERMINATE,
+            (NO_SIGNATURE_FOUND,),
+            "pdf",
+            indication=str(Indication.INDETERMINATE),
+            sub_indication=str(SubIndication.NO_SIGNATURE_FOUND),
+            detail="the PDF carries no signature",
+        )
+    # Any FAILED signature → FAILED; else any undecided → INDETERMINATE; else PASSED.
+    indication, sub = aggregate(c for r in reports for c in r.checks)
+    return DocumentVerdict(
+        _VERDICTS[indication],
+        _reasons(indication, sub, reports),
+        "pdf",
+        tuple(_pdf_summary(r) for r in reports),
+        indication=str(indication),
+        sub_indication=str(sub) if sub else None,
+        detail="" if roots else "no trust anchors given",
+    )
+
+
+# --------------------------------------------------------------------------- detached CMS
+
+_SIGNED_DATA_OIDS: Final = (ID_SIGNED_DATA, OID.GM_CMS_SIGNED_DATA)
+
+#: CmsError code → (failed?, sub-indication, check name). Codes for input that
+#: cannot be read at all (malformed, not_der, too_large) make the input unusable.
+_CMS_FAILURES: Final = {
+    "digest_mismatch": (True, SubIndication.HASH_FAILURE, "message_digest"),
+    "bad_signature": (True, SubIndication.SIG_CRYPTO_FAILURE, "signature"),
+    "content_type_mismatch": (True, SubIndication.FORMAT_FAILURE, "signed_attributes"),
+    "missing_attribute": (True, SubIndication.FORMAT_FAILURE, "signed_attributes"),
+    "unsupported_attribute": (False, SubIndication.FORMAT_FAILURE, "unsigned_attributes"),
+    "unsupported_algorithm": (False, SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "signature"),
+    "digest_algorithm_mismatch": (False, SubIndication.CRYPTO_CONSTRAINTS_FAILURE, "signature"),
+    "signer_not_found": (False, SubIndication.NO_SIGNING_CERTIFICATE_FOUND, "signer_certificate"),
+    "multiple_signers": (False, SubIndication.FORMAT_FAILURE, "signer_infos"),
+}
+_CMS_UNREADABLE: Final = ("malformed", "not_der", "too_large", "cms_error")
+
+
+def _der_header(data: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(tag, content start, content end) of the DER TLV at ``pos``; ``None`` if unreadable."""
+    if pos + 2 > len(data):
+        return None
+    tag, octet = data[pos], data[pos + 1]
+    pos += 2
+    if octet < 0x80:
+        length = octet
+    elif 0x81 <= octet <= 0x84 and pos + (octet & 0x7F) <= len(data):
+        count = octet & 0x7F
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    else:
+        return None
+    return tag, pos, pos + length
+
+
+def _is_cms_signed_data(data: bytes) -> bool:
+    """Whether ``data`` is shaped as ``ContentInfo { signedData OID, [0] ... }``.
+
+    A structural test on the first bytes only: the outer SEQUENCE's first element
+    is an OBJECT IDENTIFIER naming signedData. (An SES_Signature's first element
+    is the TBS_Sign SEQUENCE, a SESeal's the SES_SealInfo SEQUENCE.)
+    """
+    outer = _der_header(data, 0)
+    if outer is None or outer[0] != 0x30:
+        return False
+    first = _der_header(data, outer[1])
+    if first is None or first[0] != 0x06 or first[2] > len(data):
+        return False
+    try:
+        oid = asn1_cms.ContentType.load(data[outer[1] : first[2]], strict=True).dotted
+    except ValueError:
+        return False
+    return oid in _SIGNED_DATA_OIDS
+
+
+class _AnySignedData(asn1_core.Sequence):  # type: ignore[misc]
+    """ContentInfo with SignedData content whatever its OID (RFC 5652 or GB/T 35275)."""
+
+    _fields = [
+        ("content_type", asn1_core.ObjectIdentifier),
+        ("content", asn1_cms.SignedData, {"explicit": 0}),
+    ]
+
+
+def _cms_claimed_signer(data: bytes) -> tuple[str | None, datetime | None]:
+    """The first signer's certificate subject and claimed signing-time, read leniently.
+
+    Only for the report when the signed data is missing (nothing is verified).
+    """
+    try:
+        sd = _AnySignedData.load(data)["content"]
+        si = sd["signer_infos"][0]
+        sid = si["sid"]
+        subject = None
+        if sid.name == "issuer_and_serial_number":
+            serial = sid.chosen["serial_number"].native
+            for choice in sd["certificates"] or ():
+                cert = choice.chosen
+                if cert.serial_number == serial and cert.issuer == sid.chosen["issuer"]:
+                    subject = cert.subject.human_friendly
+        when = None
+        for attr in si["signed_attrs"] or ():
+            if attr["type"].native == "signing_time":
+                value = attr["values"][0].native
+                when = value.astimezone(UTC) if isinstance(value, datetime) else None
+        return subject, when
+    except Exception:  # lenient by design: the caller reports nothing verified
+        return None, None
+
+
+def _cms_report(*checks: Check, **info: Any) -> SignatureReport:
+    return SignatureReport.of(checks, **info)
+
+
+def _cms_signer_reports(
+    result: CmsVerification,
+    *,
+    roots: Collection[Certificate],
+    intermediates: Collection[Certificate],
+    at: datetime | None,
+) -> list[tuple[SignatureReport, dict[str, Any]]]:
+    out = []
+    for signer in result.signers:
+        cert = signer.certificate
+        when = at if at is not None else signer.signing_time
+        checks = [
+            Check.passed("signed_data", "the signed document was given"),
+            Check.passed("message_digest", f"{signer.digest_algorithm} digest matches"),
+            Check.passed(
+                "signature",
+                f"{signer.signature_algorithm.name} signature verifies ({cert.subject})",
+            ),
+        ]
+        if when is None:
+            no_time = "no signing-time attribute and no validation time given"
+            checks.append(
+                Check.indeterminate("signer_certificate_validity", SubIndication.NO_POE, no_time)
+            )
+            checks.append(Check.indeterminate("signer_chain", SubIndication.NO_POE, no_time))
+        else:
+            if when < cert.not_before:
+                checks.append(
+                    Check.failed(
+                        "signer_certificate_validity",
+                        SubIndication.NOT_YET_VALID,
+                        f"the signer certificate is valid from {cert.not_before.isoformat()}",
+                    )
+                )
+            elif when > cert.not_after:
+                checks.append(
+                    Check.failed(
+                        "signer_certificate_validity",
+                        SubIndication.EXPIRED,
+                        f"the signer certificate expired {cert.not_after.isoformat()}",
+                    )
+                )
+            else:
+                checks.append(
+                    Check.passed("signer_certificate_validity", f"valid at {when.isoformat()}")
+                )
+            checks.append(
+                chain_check(
+                    "signer_chain",
+                    cert,
+                    roots=roots,
+                    intermediates=(*intermediates, *result.certificates),
+                    at=when,
+                )
+            )
+        report = SignatureReport.of(
+            checks,
+            signer_subject=str(cert.subject),
+            signing_time=signer.signing_time,
+            validation_time=when,
+        )
+        extra = {
+            "signature_algorithm": signer.signature_algorithm.name,
+            "digest_algorithm": signer.digest_algorithm,
+            "content_type": result.content_type,
+        }
+        out.append((report, extra))
+    return out
+
+
+def _from_cms_reports(
+    reports: Sequence[tuple[SignatureReport, dict[str, Any]]],
+) -> DocumentVerdict:
+    indication, sub = aggregate(c for r, _ in reports for c in r.checks)
+    return DocumentVerdict(
+        _VERDICTS[indication],
+        _reasons(indication, sub, (r for r, _ in reports)),
+        "cms",
+        tuple(_summary(r, **extra) for r, extra in reports),
+        indication=str(indication),
+        sub_indication=str(sub) if sub else None,
+    )
+
+
+def _verify_cms(
+    data: bytes,
+    *,
+    signed_data: bytes | None,
+    roots: Collection[Certificate],
+    intermediates: Collection[Certificate],
+    at: datetime | None,
+) -> DocumentVerdict:
+    if signed_data is None:
+        subject, when = _cms_claimed_signer(data)
+        report = _cms_report(
+            Check.indeterminate(
+                "signed_data",
+                SubIndication.SIGNED_DATA_NOT_FOUND,
+                "detached signature: the signed document was not given, nothing verified",
+            ),
+            signer_subject=subject,
+            signing_time=when,
+        )
+        return _from_cms_reports([(report, {})])
+    try:
+        result = verify_detached(data, content=signed_data, allow_multiple_signers=True)
+    except CmsError as exc:
+        code = exc.code or "malformed"
+        if code in _CMS_UNREADABLE or code not in _CMS_FAILURES:
+            return _unusable(MALFORMED, f"unusable CMS SignedData: {exc.message} ({code})", "cms")
+        failed, sub, name = _CMS_FAILURES[code]
+        detail = f"{exc.message} ({code})"
+        check = (
+            Check.failed(name, sub, detail) if failed else Check.indeterminate(name, sub, detail)
+        )
+        subject, when = _cms_claimed_signer(data)
+        report = _cms_report(
+            Check.passed("signed_data", f"{len(signed_data)} bytes given"),
+            check,
+            signer_subject=subject,
+            signing_time=when,
+        )
+        return _from_cms_reports([(report, {})])
+    return _from_cms_reports(
+        _cms_signer_reports(result, roots=roots, intermediates=intermediates, at=at)
+    )
+
+
+#: Formats recognised as something else (images) → ``unsupported_input``, not ``malformed``.
+_OTHER_FORMATS: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 
 def _is_text(data: bytes) -> bool:
@@ -286,12 +600,14 @@ def verify_document(
     signed_data: bytes | None = None,
     at: datetime | None = None,
 ) -> DocumentVerdict:
-    """Verify a sealed document (OFD) or a detached SES_Signature; see the module docstring.
+    """Verify a sealed document (OFD, PDF) or a detached SES_Signature / CMS SignedData.
+
+    See the module docstring.
 
     ``roots`` are trust anchors (none → chains INDETERMINATE /
     NO_CERTIFICATE_CHAIN_FOUND); ``signer_certs`` candidate certificates for
     OFD ``Type="Sign"`` signatures; ``signed_data`` the document a detached
-    signature covers; ``at`` (timezone-aware) the instant validity is judged
+    signature (SES or CMS) covers; ``at`` (timezone-aware) the instant validity is judged
     at, by default each signature's claimed signing time.
     """
     if at is not None and (not isinstance(at, datetime) or at.utcoffset() is None):
@@ -310,6 +626,12 @@ def verify_document(
             return _verify_ofd(
                 data, roots=roots, intermediates=intermediates, signer_certs=signer_certs, at=at
             )
+        if data.startswith(b"%PDF-"):
+            return _verify_pdf(data, roots=roots, at=at)
+        if _is_cms_signed_data(data):
+            return _verify_cms(
+                data, signed_data=signed_data, roots=roots, intermediates=intermediates, at=at
+            )
         if _looks_like_der_sequence(data):
             return _verify_ses(
                 data, signed_data=signed_data, roots=roots, intermediates=intermediates, at=at
@@ -319,6 +641,8 @@ def verify_document(
         return _unusable(MALFORMED, f"input cannot be verified ({type(exc).__name__})", None)
     if data.startswith(_OTHER_FORMATS) or _is_text(data):
         return _unusable(
-            UNSUPPORTED_INPUT, "neither an OFD package nor a detached SES_Signature", None
+            UNSUPPORTED_INPUT,
+            "not an OFD package, a PDF, a detached SES_Signature or a CMS SignedData",
+            None,
         )
     return _unusable(MALFORMED, "unrecognised binary data", None)

@@ -128,6 +128,7 @@ def _client_json(c: ClientView) -> dict[str, Any]:
         "grant_types": list(c.grant_types),
         "scopes": list(c.scopes),
         "id_token_signed_response_alg": c.id_token_signed_response_alg,
+        "disabled": c.disabled,
         "subject_type": c.subject_type,
         "sector": c.sector,
         "first_party": c.first_party,
@@ -243,6 +244,37 @@ def client_list(ctx: click.Context, as_json: bool) -> None:
         )
 
 
+@client.command("disable")
+@click.argument("client_id")
+@click.pass_context
+@typed_errors
+def client_disable(ctx: click.Context, client_id: str) -> None:
+    """Refuse a client at every endpoint (takes effect in every worker within seconds)."""
+    changed = get_hub(ctx).idp.clients.set_disabled(client_id, True)
+    echo_json({"client_id": client_id, "disabled": True, "changed": changed})
+
+
+@client.command("enable")
+@click.argument("client_id")
+@click.pass_context
+@typed_errors
+def client_enable(ctx: click.Context, client_id: str) -> None:
+    """Accept a disabled client again."""
+    changed = get_hub(ctx).idp.clients.set_disabled(client_id, False)
+    echo_json({"client_id": client_id, "disabled": False, "changed": changed})
+
+
+@client.command("rotate-secret")
+@click.argument("client_id")
+@click.pass_context
+@typed_errors
+def client_rotate_secret(ctx: click.Context, client_id: str) -> None:
+    """Replace a client's secret with a new random one (shown once); the old one stops working."""
+    secret = get_hub(ctx).idp.clients.rotate_secret(client_id)
+    click.echo("govtrust: the client secret is shown once; store it now.", err=True)
+    echo_json({"client_id": client_id, "client_secret": secret})
+
+
 @group.command("deliver-logouts")
 @click.pass_context
 @typed_errors
@@ -258,11 +290,12 @@ def sync_clients(ctx: click.Context) -> None:
     """Bring clients that belong to a registry participant in line with the registry.
 
     The registry holds no redirect URIs, so clients are not created here (use
-    ``client add --participant-id``). For every client with a participant id the
-    display name follows the participant's; clients whose participant is not an
-    active relying party are listed under ``not_active`` (the client table has no
-    "disabled" flag yet, so they are reported, not switched off). Active relying
-    parties without any client are listed under ``without_client``.
+    ``client add --participant-id``). For every relying-party client (authorization
+    code) with a participant id the display name follows the participant's; those
+    whose participant is not an active relying party are listed under
+    ``not_active`` (reported, not switched off: ``idp client disable`` does that).
+    Active relying parties without any client are listed under ``without_client``.
+    Agencies' machine clients keep their own names.
     """
     hub = get_hub(ctx)
     result: dict[str, list[Any]] = {
@@ -275,11 +308,12 @@ def sync_clients(ctx: click.Context) -> None:
     with hub.db.session() as s:
         linked = {
             client_id: str(participant_id)
-            for client_id, participant_id in s.execute(
-                select(Client.client_id, Client.participant_id).where(
+            for client_id, participant_id, grant_types in s.execute(
+                select(Client.client_id, Client.participant_id, Client.grant_types).where(
                     Client.participant_id.is_not(None)
                 )
             ).all()
+            if "authorization_code" in (grant_types or ())
         }
     participants = {pid: hub.registry.find(pid) for pid in set(linked.values())}
     with hub.db.write() as s:

@@ -1,7 +1,9 @@
 """``govtrust verify INPUT``: the verdict on a sealed document, for a counter clerk or a script.
 
-Today INPUT is an OFD package or a detached SES_Signature (``SignedValue.dat``;
-give the document it covers with ``--data``). QR images and QR text
+Today INPUT is an OFD package, a PDF (PAdES; every embedded signature), a
+detached SES_Signature (``SignedValue.dat``) or a detached CMS SignedData
+(RFC 5652, DER); give the document a detached signature covers with
+``--data``. All go through :func:`verifier.documents.verify_document`. QR images and QR text
 (``--text``) arrive with the license wallet; until then they get an
 INDETERMINATE / ``unsupported_input`` verdict.
 
@@ -15,7 +17,9 @@ unusable input (a missing file, an unreadable ``--roots`` …).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -75,6 +79,9 @@ REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
     "ofd_path_traversal": ("OFD 包含不安全的路径", "OFD has unsafe entry names"),
     "ofd_duplicate_entry": ("OFD 包含重复条目", "OFD has duplicate entries"),
     "ofd_xml_forbidden": ("OFD 包含被禁止的 XML 结构", "OFD has forbidden XML constructs"),
+    "pdf_too_large": ("PDF 文件过大", "PDF too large"),
+    "pdf_malformed": ("PDF 文件无法解析", "PDF cannot be parsed"),
+    "pdf_encrypted": ("PDF 已加密，无法验证", "PDF is encrypted"),
     "io_error": ("无法读取输入", "input cannot be read"),
 }
 
@@ -97,6 +104,28 @@ def _parse_at(_ctx: click.Context, _param: click.Parameter, value: str | None) -
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
+#: Libraries that log expected verification outcomes (an untrusted PAdES chain)
+#: as WARNING with a traceback; their verdict is in the output already.
+_NOISY_LOGGERS: Final = ("pyhanko", "pyhanko_certvalidator")
+
+
+@contextlib.contextmanager
+def _quiet_libraries() -> Iterator[None]:
+    """Raise the noisy libraries' log level to ERROR (unless -v asked for INFO)."""
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    if logging.getLogger().isEnabledFor(logging.INFO):
+        yield
+        return
+    saved = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, saved, strict=True):
+            lg.setLevel(level)
+
+
 def _read_certs(paths: tuple[str, ...]) -> list[Certificate]:
     certs: list[Certificate] = []
     for path in paths:
@@ -104,21 +133,30 @@ def _read_certs(paths: tuple[str, ...]) -> list[Certificate]:
     return certs
 
 
-def _hub_roots(ctx: click.Context) -> list[Certificate]:
-    """The hub's roots when a hub database is configured and holds some; else none."""
+def _hub_roots(ctx: click.Context) -> tuple[list[Certificate], list[Certificate]]:
+    """The hub's roots and issuing CAs when a hub database is configured and holds
+    some; else none."""
     config = (ctx.find_object(dict) or {}).get("config")
     if config is None:
-        return []
+        return [], []
     url: str = config.database_url
     if url.startswith("sqlite"):
         _, _, db_path = url.partition(":///")
         if not db_path or not Path(db_path).is_file():
-            return []  # no hub here: do not create one as a side effect
+            return [], []  # no hub here: do not create one as a side effect
     try:
-        return list(get_hub(ctx).pki.roots())
+        pki = get_hub(ctx).pki
+        return list(pki.roots()), list(pki.cas())
     except Exception as exc:  # an unusable or uninitialised hub only means "no default roots"
         log.info("no hub roots (%s: %s)", type(exc).__name__, exc)
-        return []
+        return [], []
+
+
+def _split_bundle(certs: list[Certificate]) -> tuple[list[Certificate], list[Certificate]]:
+    """Self-issued certificates of a bundle are anchors; the others intermediates
+    (OFD and SES signatures carry the signer's certificate only)."""
+    roots = [c for c in certs if c.subject == c.issuer]
+    return roots, [c for c in certs if c.subject != c.issuer]
 
 
 def _emit(verdict: DocumentVerdict, *, as_json: bool, source: str, roots_from: str) -> None:
@@ -134,6 +172,8 @@ def _emit(verdict: DocumentVerdict, *, as_json: bool, source: str, roots_from: s
         parts: list[str] = []
         if sig.get("type"):
             parts.append(str(sig["type"]))
+        if sig.get("field_name"):
+            parts.append(f"域 field {sig['field_name']}")
         if sig.get("seal_name"):
             parts.append(f"印章 seal {sig['seal_name']}")
         if sig.get("es_id"):
@@ -162,7 +202,7 @@ def _unusable(message: str, code: str, *, as_json: bool, source: str) -> None:
     "--data",
     "data_file",
     type=click.Path(dir_okay=False),
-    help="The document a detached SES_Signature covers (its SM3 must equal dataHash).",
+    help="The document a detached SES_Signature or CMS SignedData covers.",
 )
 @click.option(
     "--roots",
@@ -195,7 +235,7 @@ def group(
     signer_cert_files: tuple[str, ...],
     at: datetime | None,
 ) -> None:
-    """Verify INPUT (a sealed OFD document or a detached SES_Signature).
+    """Verify INPUT (a sealed OFD or PDF document, or a detached SES_Signature or CMS).
 
     Exit 0 VALID, 1 INVALID, 2 INDETERMINATE or unusable input.
     """
@@ -222,14 +262,20 @@ def group(
             ctx.exit(EXIT_UNUSABLE)
         signed_data = Path(data_file).read_bytes()
     if roots_file is not None:
-        roots = _read_certs((roots_file,))
+        roots, intermediates = _split_bundle(_read_certs((roots_file,)))
         roots_from = roots_file
     else:
-        roots = _hub_roots(ctx)
+        roots, intermediates = _hub_roots(ctx)
         roots_from = f"hub ({len(roots)} roots)" if roots else "none"
     signer_certs = _read_certs(signer_cert_files)
-    verdict = verify_document(
-        data, roots=roots, signer_certs=signer_certs, signed_data=signed_data, at=at
-    )
+    with _quiet_libraries():
+        verdict = verify_document(
+            data,
+            roots=roots,
+            intermediates=intermediates,
+            signer_certs=signer_certs,
+            signed_data=signed_data,
+            at=at,
+        )
     _emit(verdict, as_json=as_json, source=input_, roots_from=roots_from)
     ctx.exit(_EXIT[verdict.verdict])

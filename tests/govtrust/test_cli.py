@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from govtrust.cli import cli
 from govtrust.config import Config
+from govtrust.hub import HUB_KEYS
 from trust import generate_private_key
 
 
@@ -26,7 +27,7 @@ def test_init_is_idempotent(run):
     first = run("init")
     assert first.exit_code == 0, first.output
     created = json.loads(first.output)["hub_keys_created"]
-    assert len(created) == 7
+    assert len(created) == len(HUB_KEYS) == 9  # incl. the two TSA keys
     second = run("init", "--demo")
     assert second.exit_code == 0
     assert json.loads(second.output)["hub_keys_created"] == []

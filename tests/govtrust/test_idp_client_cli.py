@@ -172,3 +172,42 @@ def test_sync_clients_follows_the_registry(initialised, hub):
         }
     ]
     assert out["without_client"] == [other]
+
+
+def test_disable_enable_and_rotate_secret(initialised, hub):
+    out = json.loads(
+        initialised("idp", "client", "add", "--client-id", "gov-app", "--redirect-uri", RP).stdout
+    )
+    old_secret = out["client_secret"]
+    assert hub.idp.clients.get("gov-app") is not None
+
+    result = initialised("idp", "client", "disable", "gov-app")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"client_id": "gov-app", "disabled": True, "changed": True}
+    hub.idp.clients._cache.clear()  # another process: its cache runs out within seconds
+    assert hub.idp.clients.get("gov-app") is None  # refused at every endpoint
+    listed = json.loads(initialised("idp", "client", "list", "--json").stdout)
+    assert listed[0]["disabled"] is True
+    again = json.loads(initialised("idp", "client", "disable", "gov-app").stdout)
+    assert again["changed"] is False
+
+    assert initialised("idp", "client", "enable", "gov-app").exit_code == 0
+    hub.idp.clients._cache.clear()
+    client = hub.idp.clients.get("gov-app")
+    assert client is not None and client.check_client_secret(old_secret)
+
+    rotated = initialised("idp", "client", "rotate-secret", "gov-app")
+    assert rotated.exit_code == 0 and "shown once" in rotated.stderr
+    new_secret = json.loads(rotated.stdout)["client_secret"]
+    hub.idp.clients._cache.clear()
+    client = hub.idp.clients.get("gov-app")
+    assert client is not None
+    assert client.check_client_secret(new_secret) and not client.check_client_secret(old_secret)
+
+    kinds = [e.kind for e in hub.idp.client_events("gov-app")]
+    assert kinds == ["client_disabled", "client_enabled", "client_secret_rotated"]
+
+
+def test_disable_an_unknown_client_is_exit_2(initialised):
+    result = initialised("idp", "client", "disable", "nobody")
+    assert result.exit_code == 2 and "client_unknown" in result.stderr

@@ -407,13 +407,19 @@ def test_signer_certificate_expired_at_signing_time(pki):
     assert (report.indication, report.sub_indication) == (Indication.FAILED, SubIndication.EXPIRED)
 
 
-def test_signature_timestamp_is_reported_not_trusted(pki):
+def test_signature_timestamp_that_is_not_a_token_fails(pki):
+    # RFC 3161 tokens are verified (tests/seal_service/test_ses_timestamp.py); bytes
+    # that are not a token are a broken time-stamp, not something to skip.
     sig = parse_signature(
         signature_v4(pki, seal_v4(pki), data_hash=ZERO_HASH, version=5, time_stamp=b"tst")
     )
     assert sig.version == 5 and sig.time_stamp == b"tst"
     report = verify_signature(sig, data_hash=ZERO_HASH, roots=[pki.root])
-    assert report.status("time_stamp") is CheckStatus.SKIPPED and report.passed
+    assert report.status("timestamp") is CheckStatus.FAILED
+    assert (report.indication, report.sub_indication) == (
+        Indication.FAILED,
+        SubIndication.FORMAT_FAILURE,
+    )
 
 
 @pytest.mark.parametrize("where", ["tbs", "signature", "seal_info", "maker_signature"])

@@ -63,7 +63,13 @@ def test_weaker_parameters_need_rehash() -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    ["", "not-a-hash", "$argon2id$v=19$m=19456,t=2,p=1$", "$2b$12$" + "a" * 53, "$argon2id$" + "A" * 90],
+    [
+        "",
+        "not-a-hash",
+        "$argon2id$v=19$m=19456,t=2,p=1$",
+        "$2b$12$" + "a" * 53,
+        "$argon2id$" + "A" * 90,
+    ],
 )
 def test_garbage_is_an_argon2_error(garbage: str) -> None:
     with pytest.raises((InvalidHashError, VerificationError)):

@@ -262,9 +262,8 @@ def test_not_a_certificate_der_is_malformed() -> None:
         b"GT1:eyJsaWNlbnNlIjoiMTIzIn0",  # QR text: later, with the license wallet
         b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
         tiny_png(),
-        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
     ],
-    ids=["qr-text", "pem", "png", "pdf"],
+    ids=["qr-text", "pem", "png"],  # PDF: tests/verifier/test_documents_pdf_cms.py
 )
 def test_other_formats_are_unsupported(data: bytes) -> None:
     v = verify_document(data)

@@ -1,0 +1,531 @@
+"""Seal service throughput through the HTTP API, beside the signing it wraps, same run.
+
+See the package docstring (:mod:`benchmarks.seal`) for what is measured and why;
+``_server.py`` starts the hub, ``_load.py`` is the load generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import multiprocessing
+import os
+import statistics
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from .._harness import format_table, host_info, loadavg, progress, time_loop
+from ..idp import _servers
+from ..idp._client import Http, Target, client_credentials, keyset
+from . import _server
+from ._load import SealLoadSpec, run_load, sign_once
+
+KINDS: Final = ("ses", "pdf")
+TARGETS: Final = {"ses": 0.5, "pdf": 0.8}
+PEER_NAMES: Final = {
+    "ses": "raw SM2 sign (trust.crypto Signer.sign, 32 bytes)",
+    "pdf": "pyHanko in-process (seal_service.pades.seal_pdf, RSA, B-T, in-process ES256 TSA)",
+}
+API_NAMES: Final = {
+    "ses": "API: detached SES, JSON hash mode (SM2 seal)",
+    "pdf": "API: PDF upload, format=pdf (RSA seal, B-T from the hub's TSA)",
+}
+MM: Final = 72 / 25.4
+A4: Final = (595, 842)
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    repetitions: int
+    api_seconds: float  # one timed slice of API load
+    peer_seconds: float  # CPU seconds of one in-process peer measurement
+    warmup_seconds: float
+    processes: int  # load-generator processes
+    threads: int  # threads per process (each its own machine client and token)
+
+
+FULL: Final = Mode(5, 5.0, 2.0, 1.5, 2, 4)
+QUICK: Final = Mode(1, 1.0, 0.3, 0.3, 1, 2)
+
+
+def _mode(args: argparse.Namespace) -> Mode:
+    mode = QUICK if getattr(args, "quick", False) else FULL
+    if getattr(args, "repetitions", None):
+        mode = replace(mode, repetitions=int(args.repetitions))
+    if getattr(args, "seconds", None):
+        mode = replace(mode, api_seconds=float(args.seconds))
+    for name in ("processes", "threads"):
+        value = getattr(args, f"seal_{name}", None) or os.environ.get(
+            f"GOVTRUST_BENCH_SEAL_{name.upper()}"
+        )
+        if value:
+            mode = replace(mode, **{name: int(value)})
+    return mode
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def make_pdf() -> bytes:
+    """A minimal valid PDF 1.7: one empty A4 page, a classic xref table."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << >> >>" % A4,
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def sm2_peer() -> Callable[[], bytes]:
+    """SM2 signing of 32 bytes through the trust core (a fresh software key)."""
+    from trust.crypto import generate_private_key
+
+    key = generate_private_key("sm2")
+    signer = key.signer("SM2")
+    message = os.urandom(32)
+    signature = signer.sign(message)
+    signer.public_key.verify("SM2", message, signature)
+    return lambda: signer.sign(message)
+
+
+def pdf_peer(pdf: bytes, rsa_seal: dict[str, Any]) -> tuple[Callable[[], bytes], dict[str, Any]]:
+    """``seal_pdf`` in this process with an RSA key and certificate made here: a root and
+    an issuing CA of the same key size as the hub's seal, the chain embedded as the hub
+    embeds it, the hub seal's own image, size and name, level B-T with an ES256
+    RFC 3161 authority in the same process (as the hub's) — what the API's worker
+    calls, minus HTTP, authentication and the database."""
+    import secrets
+
+    from seal_service.pades import seal_pdf
+    from seal_service.tsa import TimeStampAuthority
+    from seal_service.tsa_pyhanko import InProcessTimeStamper
+    from trust.crypto import generate_private_key
+    from trust.pki import issue_ca, issue_end_entity, issue_root
+
+    bits = int(rsa_seal["key_bits"])
+    t0 = datetime.now(UTC) - timedelta(days=1)
+    t1 = t0 + timedelta(days=3650)
+    root_key = generate_private_key("rsa", rsa_bits=bits)
+    root_signer = root_key.signer("RS256")
+    root = issue_root(root_signer, "CN=Bench Root,O=GovTrust,C=CN", not_before=t0, not_after=t1)
+    ca_key = generate_private_key("rsa", rsa_bits=bits)
+    ca = issue_ca(
+        root_signer,
+        root,
+        ca_key.public_key(),
+        "CN=Bench Seal CA,O=GovTrust,C=CN",
+        not_before=t0,
+        not_after=t1,
+    )
+    seal_key = generate_private_key("rsa", rsa_bits=bits)
+    cert = issue_end_entity(
+        ca_key.signer("RS256"),
+        ca,
+        seal_key.public_key(),
+        "CN=Bench 合同专用章,O=Bench,C=CN",
+        purpose="seal",
+        not_before=t0,
+        not_after=t1,
+    )
+    chain = (ca, root)[: int(rsa_seal["chain_length"])]
+    signer = seal_key.signer("RS256")
+    tsa_key = generate_private_key("p256")
+    tsa_cert = issue_end_entity(
+        ca_key.signer("RS256"),
+        ca,
+        tsa_key.public_key(),
+        "CN=Bench TSA,O=GovTrust,C=CN",
+        purpose="tsa",
+        not_before=t0,
+        not_after=t1,
+    )
+    authority = TimeStampAuthority(
+        tsa_key.signer("ES256"),
+        tsa_cert,
+        (ca,),
+        "1.2.3.4",
+        lambda: datetime.now(UTC),
+        lambda: secrets.randbits(120) | 1,
+    )
+    timestamper = InProcessTimeStamper(lambda: authority)
+
+    def call() -> bytes:
+        return seal_pdf(
+            pdf,
+            signer=signer,
+            certificate=cert,
+            chain=chain,
+            seal_png=rsa_seal["image_png"],
+            page=0,
+            x_mm=20.0,
+            y_mm=20.0,
+            size_mm=rsa_seal["width_mm"],
+            level="B-T",
+            timestamper=timestamper,
+            name=rsa_seal["name"],
+        )
+
+    return call, {"rsa_bits": bits, "chain_embedded": len(chain)}
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def functional_check(hub: _server.SealHub, target: Target, pdf: bytes) -> dict[str, Any]:
+    """One SES and one PDF seal through the API, each parsed and verified here."""
+    from seal_service.pades import verify_pdf
+    from seal_service.ses import parse_signature, verify_signature
+
+    conn = Http(target.base_url)
+    try:
+        token = client_credentials(
+            conn, replace(target, machine_client=hub.clients[0]), keyset(target.jwks)
+        )
+        digest, ses, ses_index = sign_once(conn, token, "ses", hub.ses_seal, pdf)
+        sealed, sealed_pdf, pdf_index = sign_once(conn, token, "pdf", hub.pdf_seal, pdf)
+    finally:
+        conn.close()
+    sig = parse_signature(ses)
+    if sig.data_hash != digest:
+        raise RuntimeError("the SES signature does not bind the digest that was sent")
+    ses_report = verify_signature(sig, data_hash=digest, roots=hub.roots, intermediates=hub.cas)
+    pdf_reports = verify_pdf(sealed_pdf, trust_roots=hub.roots)
+    if len(pdf_reports) != 1:
+        raise RuntimeError(f"the sealed PDF has {len(pdf_reports)} signatures")
+    return {
+        "access_token": "verified",
+        "ses": {
+            "bytes": len(ses),
+            "data_hash": "matches",
+            "log_index": ses_index,
+            "indication": str(ses_report.indication),
+        },
+        "pdf": {
+            "bytes_in": len(sealed),
+            "bytes_out": len(sealed_pdf),
+            "log_index": pdf_index,
+            "indication": str(pdf_reports[0].indication),
+        },
+    }
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def _api_slice(
+    pool: Any, hub: _server.SealHub, target: Target, kind: str, pdf: bytes, seconds: float, m: Mode
+) -> dict[str, Any]:
+    seal = hub.ses_seal if kind == "ses" else hub.pdf_seal
+    specs = [
+        SealLoadSpec(
+            kind, target, hub.clients[i * m.threads : (i + 1) * m.threads], seal, pdf, seconds
+        )
+        for i in range(m.processes)
+    ]
+    before = _servers.tree_cpu(hub.server)
+    parts = pool.map(run_load, specs)
+    after = _servers.tree_cpu(hub.server)
+    return {
+        "ok": sum(p["ok"] for p in parts),
+        "errors": sum(p["errors"] for p in parts),
+        "rate_limited": sum(p["rate_limited"] for p in parts),
+        "latencies_ms": [x for p in parts for x in p["latencies_ms"]],
+        "error_samples": [e for p in parts for e in p["error_samples"]],
+        "wall": max(p["wall"] for p in parts),
+        "client_cpu": sum(p["cpu"] for p in parts),
+        "server_cpu": _servers.cpu_delta(before, after),
+    }
+
+
+def _peer_slice(fn: Callable[[], object], seconds: float) -> dict[str, Any]:
+    s = time_loop(fn, seconds, clock="cpu")
+    return {"calls": s.calls, "cpu": s.cpu, "wall": s.wall, "rate": s.rate, "share": s.cpu_share}
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q / 100.0 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def _stats(values: Sequence[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def _summary(api: list[dict[str, Any]], peer: list[dict[str, Any]], ncpu: int) -> dict[str, Any]:
+    rates = [s["ok"] / s["wall"] for s in api if s["wall"] > 0]
+    per_worker = [r / _server.WORKERS for r in rates]
+    per_cpu_s = [s["ok"] / s["server_cpu"] if s["server_cpu"] > 0 else 0.0 for s in api]
+    peer_rates = [p["rate"] for p in peer]
+    lat = sorted(x for s in api for x in s["latencies_ms"])
+    ok = sum(s["ok"] for s in api)
+    wall = sum(s["wall"] for s in api)
+    server_cpu = sum(s["server_cpu"] for s in api)
+    client_cpu = sum(s["client_cpu"] for s in api)
+    ms_per_op = server_cpu * 1000.0 / ok if ok else None
+    return {
+        "api": {
+            "rate": statistics.median(rates) if rates else 0.0,
+            "rate_min": min(rates, default=0.0),
+            "rate_max": max(rates, default=0.0),
+            "rates": [round(r, 2) for r in rates],
+            "per_worker": statistics.median(per_worker) if per_worker else 0.0,
+            "ok": ok,
+            "errors": sum(s["errors"] for s in api),
+            "rate_limited": sum(s["rate_limited"] for s in api),
+            "error_samples": [e for s in api for e in s["error_samples"]][:5],
+            "p50_ms": percentile(lat, 50),
+            "p99_ms": percentile(lat, 99),
+            "max_ms": lat[-1] if lat else None,
+            "server_cpu_ms_per_op": ms_per_op,
+            "ops_per_server_cpu_s": 1000.0 / ms_per_op if ms_per_op else None,
+            "server_cpu_share": server_cpu / (wall * ncpu) if wall else None,
+            "client_cpu_share": client_cpu / (wall * ncpu) if wall else None,
+            "seconds": round(wall, 2),
+        },
+        "peer": {
+            "rate_per_core": statistics.median(peer_rates) if peer_rates else 0.0,
+            "rate_min": min(peer_rates, default=0.0),
+            "rate_max": max(peer_rates, default=0.0),
+            "ms_cpu_per_op": 1000.0 / statistics.median(peer_rates) if peer_rates else None,
+            "calls": sum(p["calls"] for p in peer),
+            "cpu_share": statistics.median([p["share"] for p in peer]) if peer else None,
+        },
+        "ratios": {
+            # API ops/s ÷ 2 workers, over the peer's ops per CPU-second, per repetition
+            "per_worker": _stats(
+                [a / p for a, p in zip(per_worker, peer_rates, strict=False) if p > 0]
+            ),
+            # API ops per server CPU-second, over the peer's ops per CPU-second
+            "per_server_cpu_s": _stats(
+                [a / p for a, p in zip(per_cpu_s, peer_rates, strict=False) if p > 0]
+            ),
+        },
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    mode = _mode(args)
+    ncpu = os.cpu_count() or 1
+    pdf = make_pdf()
+    nclients = mode.processes * mode.threads
+    result: dict[str, Any] = {
+        "config": {
+            **asdict(mode),
+            "quick": bool(getattr(args, "quick", False)),
+            "clock": "wall for API rates, process CPU for the in-process peers",
+            "concurrency": nclients,
+            "workers": _server.WORKERS,
+            "pdf_bytes": len(pdf),
+            "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+        },
+        "host": host_info(),
+    }
+    progress("seal: SM2 peer")
+    sm2 = sm2_peer()
+    with tempfile.TemporaryDirectory(prefix="govtrust-bench-seal-") as tmp:
+        progress(f"seal: govtrust init --demo, {nclients} machine clients, govtrust serve")
+        with _server.seal_hub(Path(tmp), nclients) as hub:
+            s = hub.server
+            target = Target(
+                side=s.side,
+                base_url=s.base_url,
+                issuer=s.issuer,
+                authorize_path=s.authorize_path,
+                token_path=s.token_path,
+                redirect_uri=_servers.REDIRECT_URI,
+                web_client="",
+                machine_client=hub.clients[0],
+                secret=hub.secret,
+                jwks=s.jwks,
+                accounts=(),
+                machine_audience=s.machine_audience,
+            )
+            result["server"] = {
+                "description": s.description,
+                **hub.info,
+                "seals": {"ses": hub.ses_seal, "pdf": hub.pdf_seal},
+            }
+            pdf_fn, pdf_info = pdf_peer(pdf, hub.rsa_seal)
+            result["config"]["pdf_peer"] = pdf_info
+            result["config"]["seal_width_mm"] = hub.rsa_seal["width_mm"]
+            progress("seal: functional check")
+            result["checks"] = functional_check(hub, target, pdf)
+            peers = {"ses": sm2, "pdf": pdf_fn}
+            api: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+            peer: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+            ctx = multiprocessing.get_context("spawn")
+            with ctx.Pool(mode.processes) as pool:
+                for kind in KINDS:  # warm-up: both sides, every kind
+                    _api_slice(pool, hub, target, kind, pdf, mode.warmup_seconds, mode)
+                    _peer_slice(peers[kind], mode.warmup_seconds)
+                for rep in range(mode.repetitions):
+                    for kind in KINDS:
+                        progress(f"seal: rep {rep + 1}/{mode.repetitions} {kind}")
+                        sides = ["api", "peer"] if rep % 2 == 0 else ["peer", "api"]
+                        for side in sides:
+                            if side == "api":
+                                api[kind].append(
+                                    _api_slice(pool, hub, target, kind, pdf, mode.api_seconds, mode)
+                                )
+                            else:
+                                peer[kind].append(_peer_slice(peers[kind], mode.peer_seconds))
+    result["kinds"] = {k: _summary(api[k], peer[k], ncpu) for k in KINDS}
+    result["loadavg_end"] = loadavg()
+    result["targets"] = _targets(result)
+    return result
+
+
+def _status(value: float | None, target: float) -> str:
+    return "n/a" if value is None else ("PASS" if value >= target else "MISS")
+
+
+def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for kind in KINDS:
+        r = result["kinds"][kind]["ratios"]
+        goal = TARGETS[kind]
+        what = "SES seals" if kind == "ses" else "PDF seals"
+        peer = "raw SM2 signs/s per core" if kind == "ses" else "pyHanko seals/s per core"
+        for key, label in (
+            ("per_worker", f"API {what}/s per worker (ops/s / {_server.WORKERS})"),
+            ("per_server_cpu_s", f"API {what} per server CPU-second"),
+        ):
+            value = None if r[key] is None else r[key]["median"]
+            out.append(
+                {
+                    "kind": kind,
+                    "basis": key,
+                    "target": f"{label} >= {goal:.1f} x {peer}",
+                    "goal": goal,
+                    "value": value,
+                    "status": _status(value, goal),
+                }
+            )
+    return out
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _f(value: float | None, spec: str = ",.1f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def render(result: dict[str, Any]) -> str:
+    cfg, host = result["config"], result["host"]
+    lines = [
+        f"seal — sealing API throughput vs the signing it wraps, {host['cpus']} CPUs "
+        f"({host['cpu_model']}), loadavg {host['loadavg_start']} -> {result.get('loadavg_end')}",
+        f"  server: {result['server']['description']}",
+        f"  load: {cfg['processes']} processes x {cfg['threads']} threads "
+        f"({cfg['concurrency']} in flight, one machine client and one token each), "
+        f"{cfg['repetitions']} repetitions x {cfg['api_seconds']:g} s API / "
+        f"{cfg['peer_seconds']:g} CPU-s peer, interleaved"
+        + ("; QUICK: figures mean nothing" if cfg["quick"] else ""),
+        f"  PDF: {cfg['pdf_bytes']} bytes, 1 page; peer RSA-{cfg['pdf_peer']['rsa_bits']}, "
+        f"{cfg['pdf_peer']['chain_embedded']} CA cert(s) embedded, seal image "
+        f"{cfg['seal_width_mm']} mm",
+        "",
+    ]
+    rows = []
+    for kind in KINDS:
+        k = result["kinds"][kind]
+        a, p = k["api"], k["peer"]
+        rows.append(
+            [
+                API_NAMES[kind],
+                _f(a["rate"]),
+                f"{_f(a['rate_min'])}–{_f(a['rate_max'])}",
+                _f(a["per_worker"]),
+                _f(a["server_cpu_ms_per_op"], ".2f"),
+                _f(a["ops_per_server_cpu_s"]),
+                _f(a["p50_ms"]),
+                _f(a["p99_ms"]),
+                f"{_f(100 * (a['server_cpu_share'] or 0), '.0f')}/"
+                f"{_f(100 * (a['client_cpu_share'] or 0), '.0f')}",
+                f"{a['errors']}/{a['rate_limited']}",
+            ]
+        )
+        rows.append(
+            [
+                "  peer: " + PEER_NAMES[kind],
+                _f(p["rate_per_core"]),
+                f"{_f(p['rate_min'])}–{_f(p['rate_max'])}",
+                "(per core)",
+                _f(p["ms_cpu_per_op"], ".2f"),
+                _f(p["rate_per_core"]),
+                "",
+                "",
+                f"{_f(100 * (p['cpu_share'] or 0), '.0f')}",
+                "",
+            ]
+        )
+    lines.append(
+        format_table(
+            [
+                "measured",
+                "ops/s",
+                "min–max",
+                "per worker",
+                "CPU ms/op",
+                "ops/CPU-s",
+                "p50 ms",
+                "p99 ms",
+                "CPU% srv/cli",
+                "err/429",
+            ],
+            rows,
+        )
+    )
+    lines += [
+        "",
+        "  API CPU ms/op is the server's (/proc, master + workers); peer CPU ms/op is this",
+        "  process's. CPU% srv/cli: share of all cores used by the server / load generator.",
+        "",
+        format_table(
+            ["ratio (median of per-repetition ratios)", "median", "min–max"],
+            [
+                [
+                    f"{kind} {label}",
+                    _f(r["median"], ".2f"),
+                    f"{_f(r['min'], '.2f')}–{_f(r['max'], '.2f')}",
+                ]
+                for kind in KINDS
+                for key, label in (
+                    ("per_worker", "API per worker / peer per core"),
+                    ("per_server_cpu_s", "API per server CPU-s / peer per CPU-s"),
+                )
+                if (r := result["kinds"][kind]["ratios"][key]) is not None
+            ],
+        ),
+        "",
+        format_table(
+            ["target", "value", "status"],
+            [[t["target"], _f(t["value"], ".2f"), t["status"]] for t in result["targets"]],
+        ),
+    ]
+    errors = [(kind, e) for kind in KINDS for e in result["kinds"][kind]["api"]["error_samples"]]
+    if errors:
+        lines += ["", "errors (samples):"] + [f"  {k}: {e}" for k, e in errors]
+    return "\n".join(lines)
