@@ -128,7 +128,15 @@ def test_operator_seals_a_pdf_and_reads_the_report(
     assert page.locator("#seal-error").is_hidden()
     sealed_page = page.get_by_role("img", name="盖章后的页面")
     sealed_page.wait_for()
-    page.wait_for_function("document.getElementById('seal-sealed-image').naturalWidth > 0")
+    # Polled from here: wait_for_function evaluates a string in the page, which the
+    # console's CSP (no 'unsafe-eval') rightly refuses.
+    image = page.locator("#seal-sealed-image")
+    for _ in range(200):
+        if image.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(50)
+    else:
+        pytest.fail("the sealed page image never loaded")
     screenshot(page, "seal-console-sealed")
 
     # Download the sealed file: a PAdES seal that verifies against the hub's roots.
