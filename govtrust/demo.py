@@ -159,6 +159,7 @@ def _seed_seals(hub: Hub) -> dict[str, Any]:
         return {}
     seals = hub.seals.list(holder_id=DEMO_SEAL_HOLDER)
     if not seals:
+        hub.pki.ensure()  # the seals' certificates come from the hub's issuing CAs
         for kind, name, alg, maker in (
             ("official", f"{holder.name_zh}公章", "SM2", DEMO_SEAL_MAKER),
             ("contract", "合同专用章", "RS256", None),
