@@ -1,0 +1,197 @@
+"""QR transport for e-licenses: RFC 9285 Base45, bounded zlib (RFC 1950), a
+versioned text envelope and QR rendering (ISO/IEC 18004 alphanumeric mode).
+
+Envelope: ``GT1:`` + Base45(zlib(COSE_Sign1 bytes)) — the EU DCC ``HC1:``
+layout under our own context identifier. Every character of it is in the QR
+alphanumeric set (Base45's alphabet is exactly that set, RFC 9285 §4), so the
+symbol is encoded in alphanumeric mode at 5.5 bits per character.
+
+Every malformed input raises :class:`QrError` (a
+:class:`~trust.errors.MalformedInput`) with a stable ``code``; these error
+classes live here, not in ``license_wallet.errors``.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import segno
+
+from trust.errors import MalformedInput
+
+__all__ = [
+    "BASE45_ALPHABET",
+    "QrError",
+    "QrImage",
+    "b45decode",
+    "b45encode",
+    "decode_qr_text",
+    "encode_qr_text",
+    "inflate",
+    "render_qr",
+    "strip_prefix",
+]
+
+BASE45_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_VALUE: Final = {c: i for i, c in enumerate(BASE45_ALPHABET)}
+
+PREFIX: Final = "GT1:"
+MAX_QR_TEXT: Final = 4296  # alphanumeric capacity of a version 40-L symbol
+MAX_INFLATED: Final = 64 * 1024
+
+
+class QrError(MalformedInput):
+    """A QR payload could not be decoded (prefix, Base45, zlib or size)."""
+
+    code = "qr_malformed"
+
+
+# --------------------------------------------------------------------------- Base45
+
+
+def b45encode(data: bytes) -> str:
+    """RFC 9285 §4: each two bytes → three characters, a last odd byte → two."""
+    out: list[str] = []
+    a = BASE45_ALPHABET
+    for i in range(0, len(data) - 1, 2):
+        n = data[i] * 256 + data[i + 1]
+        n, c = divmod(n, 45)
+        e, d = divmod(n, 45)
+        out += (a[c], a[d], a[e])
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out += (a[c], a[d])
+    return "".join(out)
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 §4.2 decoding. Characters outside the alphabet
+    (``base45_invalid_char``), a length ≡ 1 mod 3 (``base45_invalid_length``)
+    and groups above 65535 / 255 (``base45_out_of_range``) raise :class:`QrError`."""
+    if not isinstance(text, str):
+        raise QrError("Base45 input must be text", code="base45_invalid_char")
+    if len(text) % 3 == 1:
+        raise QrError("Base45 length must not be 1 mod 3", code="base45_invalid_length")
+    try:
+        values = [_B45_VALUE[c] for c in text]
+    except KeyError as exc:
+        raise QrError(
+            f"invalid Base45 character {exc.args[0]!r}", code="base45_invalid_char"
+        ) from None
+    out = bytearray()
+    full = len(values) - len(values) % 3
+    for i in range(0, full, 3):
+        n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
+        if n > 0xFFFF:
+            raise QrError("Base45 triplet above 65535", code="base45_out_of_range")
+        out += n.to_bytes(2, "big")
+    if full != len(values):
+        n = values[full] + values[full + 1] * 45
+        if n > 0xFF:
+            raise QrError("Base45 final pair above 255", code="base45_out_of_range")
+        out.append(n)
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------- zlib
+
+
+def inflate(data: bytes, *, max_output: int = MAX_INFLATED) -> bytes:
+    """Decompress one complete zlib stream (RFC 1950) producing at most
+    ``max_output`` bytes. A bomb raises ``zlib_too_large``; a broken, truncated
+    or non-zlib stream, or bytes after it, raise ``zlib_invalid``."""
+    inflater = zlib.decompressobj()
+    try:
+        out = inflater.decompress(data, max_output)
+    except zlib.error:
+        raise QrError("not a valid zlib stream", code="zlib_invalid") from None
+    if not inflater.eof:
+        if inflater.unconsumed_tail or len(out) >= max_output:
+            raise QrError(f"inflates beyond {max_output} bytes", code="zlib_too_large")
+        raise QrError("truncated zlib stream", code="zlib_invalid")
+    if inflater.unused_data:
+        raise QrError("bytes after the zlib stream", code="zlib_invalid")
+    return out
+
+
+# --------------------------------------------------------------------------- envelope
+
+
+def encode_qr_text(cose_bytes: bytes, *, prefix: str = PREFIX) -> str:
+    """``prefix`` + Base45(zlib(``cose_bytes``)), zlib at level 9."""
+    text = prefix + b45encode(zlib.compress(cose_bytes, 9))
+    if len(text) > MAX_QR_TEXT:
+        raise QrError(f"QR text would exceed {MAX_QR_TEXT} characters", code="qr_too_long")
+    return text
+
+
+def strip_prefix(text: str, prefixes: Sequence[str] = (PREFIX,)) -> str:
+    """The Base45 part of ``text`` after one of ``prefixes`` (exact, case-sensitive)."""
+    if not isinstance(text, str):
+        raise QrError("QR content must be text", code="qr_prefix")
+    if len(text) > MAX_QR_TEXT:
+        raise QrError(f"QR text over {MAX_QR_TEXT} characters", code="qr_too_long")
+    for prefix in prefixes:
+        if prefix and text.startswith(prefix):
+            return text[len(prefix) :]
+    raise QrError("unknown or missing context prefix", code="qr_prefix")
+
+
+def decode_qr_text(
+    text: str,
+    *,
+    prefixes: Sequence[str] = (PREFIX,),
+    max_output: int = MAX_INFLATED,
+) -> bytes:
+    """Inverse of :func:`encode_qr_text`: the COSE bytes, not yet decoded or verified."""
+    return inflate(b45decode(strip_prefix(text, prefixes)), max_output=max_output)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True, slots=True)
+class QrImage:
+    """A rendered QR symbol."""
+
+    text: str
+    version: int
+    error: str
+    mode: str
+    png: bytes = field(repr=False)
+    svg: str = field(repr=False)
+
+
+def render_qr(text: str, *, error: str = "M", scale: int = 4) -> QrImage:
+    """Render ``text`` in alphanumeric mode with error correction M (or Q).
+
+    Text outside the QR alphanumeric set raises ``qr_not_alphanumeric`` rather
+    than silently falling back to byte mode."""
+    if error not in ("M", "Q"):
+        raise ValueError("error correction must be 'M' or 'Q'")
+    if not isinstance(text, str) or any(c not in _B45_VALUE for c in text):
+        raise QrError("QR text must be QR-alphanumeric", code="qr_not_alphanumeric")
+    if len(text) > MAX_QR_TEXT:
+        raise QrError(f"QR text over {MAX_QR_TEXT} characters", code="qr_too_long")
+    try:
+        qr = segno.make_qr(text, error=error, mode="alphanumeric", boost_error=False)
+    except segno.DataOverflowError:
+        raise QrError("text does not fit a QR symbol", code="qr_too_long") from None
+    if qr.mode != "alphanumeric" or not isinstance(qr.version, int):
+        raise QrError("QR symbol is not in alphanumeric mode", code="qr_not_alphanumeric")
+    png = io.BytesIO()
+    qr.save(png, kind="png", scale=scale, border=4)
+    svg = io.BytesIO()
+    qr.save(svg, kind="svg", scale=scale, border=4, xmldecl=False)
+    return QrImage(
+        text=text,
+        version=qr.version,
+        error=qr.error.upper() if qr.error else error,
+        mode=qr.mode,
+        png=png.getvalue(),
+        svg=svg.getvalue().decode("utf-8"),
+    )
