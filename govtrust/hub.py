@@ -110,7 +110,14 @@ class Hub:
 
     @cached_property
     def pki(self) -> HubPki:
-        return HubPki(self.db, self.keys, clock=self.clock)
+        return HubPki(
+            self.db,
+            self.keys,
+            clock=self.clock,
+            # Revoked seals' certificates go on the CRLs; the registry is built lazily.
+            revocations=lambda: self.seals.revoked_certificates(),
+            base_url=self.config.base_url,
+        )
 
     @cached_property
     def trust_lists(self) -> TrustListService:
@@ -186,6 +193,7 @@ class Hub:
             log=self.log,
             clock=self.clock,
             timestamper=InProcessTimeStamper(lambda: self.tsa("ES256")),
+            pki=self.pki,  # roots, CAs and CRLs for PAdES B-LT
         )
 
     def tsa(self, algorithm: str = "ES256") -> TimeStampAuthority:

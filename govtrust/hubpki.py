@@ -8,11 +8,23 @@ Hierarchy per family (SM2, ECDSA P-256, RSA for PDF readers)::
 
 Private keys stay in the key store; certificates are public and live in
 ``hub_certificates``. Verifiers pin the root certificates.
+
+Revocation (RFC 5280 §5): :meth:`HubPki.crl` gives each root's and each
+issuing CA's X.509 v2 CRL, signed by that CA's key. The revoked certificates
+come from a ``revocations`` source (the hub wires in the seal registry's
+revoked seals); each CA lists only what it issued (issuer name and key
+identifier). nextUpdate is thisUpdate + 24 h; a CRL is reused for at most an
+hour and regenerated at once when the revoked set changes, so a revocation is
+in the next CRL fetched from this process. The cRLNumber is thisUpdate in
+microseconds since the epoch: increasing without stored state. Seal
+certificates name the CRL's URL (``<base>/pki/crl/<alg>.crl``) in a
+cRLDistributionPoints extension when the hub knows its base URL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -22,9 +34,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from govtrust.db import Base, Database, UTCDateTime, utcnow
 from keys import KeyPurpose, KeyState, KeyStore
 from trust import CertificateError, KeyFamily
-from trust.pki import Certificate, issue_ca, issue_end_entity, issue_root, load_certificate
+from trust.pki import (
+    Certificate,
+    issue_ca,
+    issue_crl,
+    issue_end_entity,
+    issue_root,
+    load_certificate,
+)
 
-__all__ = ["HubCertificate", "HubPki", "FAMILIES"]
+__all__ = ["HubCertificate", "HubPki", "FAMILIES", "CRL_VALIDITY", "CRL_PATH"]
 
 # (signature algorithm, family, display name)
 FAMILIES: Final = (
@@ -38,6 +57,14 @@ ORG: Final = "国家政务服务平台"
 _ROOT_LIFE: Final = timedelta(days=20 * 365)
 _CA_LIFE: Final = timedelta(days=10 * 365)
 _EE_LIFE: Final = timedelta(days=2 * 365)
+#: nextUpdate − thisUpdate of the hub's CRLs.
+CRL_VALIDITY: Final = timedelta(hours=24)
+#: A CRL whose revoked set has not changed is reused this long.
+_CRL_REUSE: Final = timedelta(hours=1)
+#: Where the HTTP app serves the CRLs: ``/pki/crl/ES256.crl``, ``/pki/crl/ES256-root.crl``.
+CRL_PATH: Final = "/pki/crl/"
+#: The revoked certificates: (certificate, time of revocation) pairs.
+Revocations = Callable[[], Iterable[tuple[Certificate, datetime]]]
 _PURPOSE_NAMES: Final = {
     "trust_list": "信任列表签名",
     "tsa": "时间戳",
@@ -71,11 +98,23 @@ class HubPki:
     """Creates and finds the hub's certificates."""
 
     def __init__(
-        self, db: Database, keys: KeyStore, *, clock: Callable[[], datetime] = utcnow
+        self,
+        db: Database,
+        keys: KeyStore,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        revocations: Revocations | None = None,
+        base_url: str | None = None,
     ) -> None:
         self._db = db
         self._keys = keys
         self._clock = clock
+        self._revocations = revocations
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._crls: dict[tuple[str, bool], tuple[frozenset[tuple[int, datetime]], datetime, bytes]]
+        self._crls = {}
+        self._crl_lock = threading.Lock()
+        self._crl_number = 0
 
     # ------------------------------------------------------------------ queries
 
@@ -177,9 +216,60 @@ class HubPki:
             not_after=min(
                 not_after or self._clock() + _EE_LIFE, self._clock() + _EE_LIFE, ca.not_after
             ),
+            crl_urls=[url]
+            if info.purpose is KeyPurpose.SEAL and (url := self.crl_url(alg))
+            else (),
         )
         self._store(cert, kid, "ee", info.purpose.value, alg)
         return cert
+
+    # ------------------------------------------------------------------ revocation
+
+    def crl_url(self, alg: str, *, root: bool = False) -> str | None:
+        """The URL the app serves :meth:`crl` at (``None`` without a base URL)."""
+        if self._base_url is None:
+            return None
+        return f"{self._base_url}{CRL_PATH}{alg}{'-root' if root else ''}.crl"
+
+    def crl(self, alg: str, *, root: bool = False) -> bytes:
+        """The current DER CRL of the ``alg`` family's issuing CA (``root=True``:
+        of the root, which certifies only the issuing CAs). Raises
+        :class:`CertificateError` (``cert_missing``) for an unknown family or
+        before ``govtrust init``."""
+        if alg not in {a for a, _f, _l in FAMILIES}:
+            raise CertificateError(f"no CRL for {alg!r}", code="cert_missing")
+        owner = ROOT_OWNER if root else CA_OWNER
+        ca_kid = self._active_key(KeyPurpose.CA, owner, alg, create=False)
+        ca = self.certificate_for(ca_kid)
+        if ca is None:
+            raise CertificateError(f"no {owner} certificate for {alg}", code="cert_missing")
+        entries = frozenset(
+            (cert.serial, when.replace(microsecond=0))
+            for cert, when in (self._revocations() if self._revocations else ())
+            if cert.issuer.matches(ca.subject) and (cert.aki is None or cert.aki == ca.ski)
+        )
+        now = self._clock().replace(microsecond=0)
+        key = (alg, root)
+        with self._crl_lock:
+            hit = self._crls.get(key)
+            if hit is not None and hit[0] == entries and hit[1] <= now < hit[1] + _CRL_REUSE:
+                return hit[2]
+            der = issue_crl(
+                self._keys.signer_for(ca_kid, KeyPurpose.CA),
+                ca,
+                sorted((serial, when, None) for serial, when in entries),
+                this_update=now,
+                next_update=now + CRL_VALIDITY,
+                crl_number=self._next_crl_number(),
+            )
+            self._crls[key] = (entries, now, der)
+            return der
+
+    def _next_crl_number(self) -> int:
+        # Microseconds since the epoch (increasing across restarts and workers, no
+        # stored state), and strictly increasing within this process.
+        self._crl_number = max(self._crl_number + 1, int(self._clock().timestamp() * 1_000_000))
+        return self._crl_number
 
     def _active_key(self, purpose: KeyPurpose, owner: str, alg: str, *, create: bool = True) -> str:
         for info in self._keys.list(purpose=purpose, owner=owner, states=(KeyState.ACTIVE,)):

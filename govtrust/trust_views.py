@@ -1,10 +1,11 @@
-"""Public trust endpoints: the signed trust list and the hub roots."""
+"""Public trust endpoints: the signed trust list, the hub roots and the hub CAs' CRLs."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
 
 bp = Blueprint("trust", __name__)
 
@@ -33,3 +34,33 @@ def trust_roots() -> Any:
     return Response(
         body, mimetype="application/x-pem-file", headers={"Cache-Control": "public, max-age=3600"}
     )
+
+
+@bp.get("/pki/crl/<name>.crl")
+def crl(name: str) -> Any:
+    """The current X.509 v2 CRL (RFC 5280 §5) of a hub CA, DER as
+    ``application/pkix-crl`` (RFC 2585 §4.2): ``/pki/crl/ES256.crl`` for the
+    ECDSA issuing CA (which certifies seals), ``/pki/crl/ES256-root.crl`` for the
+    ECDSA root; likewise ``SM2`` and ``RS256``. Cacheable for five minutes:
+    a revocation reaches fetchers at most that late."""
+    from trust.errors import CertificateError
+    from trust.pki import load_crl
+
+    alg, _, which = name.partition("-")
+    if which not in ("", "root") or alg not in ("SM2", "ES256", "RS256"):
+        abort(404, description="CRLs: /pki/crl/{SM2,ES256,RS256}[-root].crl")
+    try:
+        der = current_app.extensions["govtrust"].pki.crl(alg, root=which == "root")
+    except CertificateError:
+        abort(404, description=f"no {name} CA yet")
+    parsed = load_crl(der)
+    response = Response(der, mimetype="application/pkix-crl")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{alg}{"-root" if which else ""}.crl"'
+    )
+    response.set_etag(hashlib.sha256(der).hexdigest())
+    response.last_modified = parsed.this_update
+    if parsed.next_update is not None:
+        response.expires = parsed.next_update
+    return response.make_conditional(request)

@@ -12,9 +12,12 @@ Endpoints (described in OpenAPI 3.1 at ``/api/seal/v1/openapi.json``):
 * ``GET  /api/seal/v1/seals/{id}`` and ``…/{id}/image.png``;
 * ``POST /api/seal/v1/seals/{id}/sign`` — ``multipart/form-data`` with ``file``
   and ``format`` (``ofd``, ``pdf``, ``ses``, ``cms``) and, for documents,
-  ``page``/``x_mm``/``y_mm``/``cross_page``; or ``application/json``
+  ``page``/``x_mm``/``y_mm``/``cross_page``, and for ``pdf`` an optional
+  ``level`` (``B-T``, the default, or ``B-LT``: the hub's CA certificates and
+  CRLs embedded in a /DSS); or ``application/json``
   ``{"format": "ses"|"cms", "digest": hex, "digest_alg": "sm3"|"sha256"}``
-  (hash mode). The response body is the sealed document or the detached
+  (hash mode; ``level`` is accepted and must be absent or ``B-T``, as it applies
+  to PDF only). An unknown level is a 400 ``invalid_level``. The response body is the sealed document or the detached
   signature; ``Seal-Operation`` and ``Seal-Log-Index`` headers name the stored
   record. ``Idempotency-Key`` is honoured (same key + same request → same
   bytes, other request → 422).
@@ -40,7 +43,14 @@ from werkzeug.wrappers import Response
 from trust.errors import TrustError
 
 from .registry import SealError, SealView
-from .service import FORMATS, IdempotencyConflict, SealForbidden, SealRequest
+from .service import (
+    DEFAULT_PADES_LEVEL,
+    FORMATS,
+    PADES_LEVELS,
+    IdempotencyConflict,
+    SealForbidden,
+    SealRequest,
+)
 
 __all__ = ["RATE_BURST", "RATE_PER_SECOND", "bp", "openapi", "tsa_bp"]
 
@@ -193,6 +203,8 @@ def sign(seal_id: str) -> Response:
         return caller
     try:
         sealing_request = _sealing_request(seal_id)
+    except _BadLevel as exc:
+        return _error("invalid_level", str(exc), 400)
     except _BadRequest as exc:
         return _error("invalid_request", str(exc), 400)
     except HTTPException as exc:  # 413 while reading the body
@@ -228,6 +240,19 @@ def sign(seal_id: str) -> Response:
 
 class _BadRequest(ValueError):
     pass
+
+
+class _BadLevel(_BadRequest):
+    pass
+
+
+def _level(value: object) -> str:
+    if value is None or value == "":
+        return DEFAULT_PADES_LEVEL
+    if not isinstance(value, str) or value not in PADES_LEVELS:
+        shown = value[:20] if isinstance(value, str) else type(value).__name__
+        raise _BadLevel(f"level must be one of {', '.join(PADES_LEVELS)}, not {shown!r}")
+    return value
 
 
 def _number(form: Any, name: str, default: float, low: float, high: float) -> float:
@@ -267,7 +292,12 @@ def _sealing_request(seal_id: str) -> SealRequest:
         if not isinstance(info, str):
             raise _BadRequest("property_info must be a string")
         return SealRequest(
-            seal_id=seal_id, format=fmt, digest=digest, digest_alg=alg, property_info=info
+            seal_id=seal_id,
+            format=fmt,
+            digest=digest,
+            digest_alg=alg,
+            property_info=info,
+            level=_level(body.get("level")),
         )
     if not (request.mimetype or "").startswith("multipart/form-data"):
         raise _BadRequest("send multipart/form-data with a file, or JSON in hash mode")
@@ -275,6 +305,7 @@ def _sealing_request(seal_id: str) -> SealRequest:
     fmt = form.get("format", "")
     if fmt not in FORMATS:
         raise _BadRequest(f"format must be one of {', '.join(FORMATS)}")
+    level = _level(form.get("level"))
     upload = request.files.get("file")
     if upload is None:
         raise _BadRequest("file is required")
@@ -290,6 +321,7 @@ def _sealing_request(seal_id: str) -> SealRequest:
         y_mm=_number(form, "y_mm", 20.0, 0, 2000),
         cross_page=form.get("cross_page", "") in ("1", "true", "on"),
         property_info=form.get("property_info", "")[:200],
+        level=level,
     )
 
 
@@ -322,7 +354,7 @@ def openapi(base_url: str) -> dict[str, Any]:
     errors = {
         str(code): {"description": text, "content": {"application/json": {"schema": error}}}
         for code, text in (
-            (400, "malformed request or document"),
+            (400, "malformed request or document; invalid_level for an unknown PAdES level"),
             (401, "missing, invalid or revoked token"),
             (403, "token without seal:sign, or the seal is not the agency's"),
             (404, "no such seal"),
@@ -502,6 +534,15 @@ def openapi(base_url: str) -> dict[str, Any]:
                         "y_mm": {"type": "number", "minimum": 0},
                         "cross_page": {"type": "boolean"},
                         "property_info": {"type": "string", "maxLength": 200},
+                        "level": {
+                            "type": "string",
+                            "enum": list(PADES_LEVELS),
+                            "default": DEFAULT_PADES_LEVEL,
+                            "description": "PAdES level for format pdf (ETSI EN 319 142-1): "
+                            "B-T adds a time-stamp from the hub's TSA; B-LT also embeds a "
+                            "/DSS with the hub's CA certificates and current CRLs "
+                            "(served at /pki/crl/{alg}.crl). Other formats: B-T only.",
+                        },
                     },
                 },
                 "DigestRequest": {
@@ -512,6 +553,11 @@ def openapi(base_url: str) -> dict[str, Any]:
                         "digest": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
                         "digest_alg": {"type": "string", "enum": ["sm3", "sha256"]},
                         "property_info": {"type": "string", "maxLength": 200},
+                        "level": {
+                            "type": "string",
+                            "enum": [DEFAULT_PADES_LEVEL],
+                            "description": "PAdES levels apply to PDF documents only",
+                        },
                     },
                 },
             },

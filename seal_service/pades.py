@@ -26,7 +26,10 @@ Levels (EN 319 142-1 §6):
 
 Verification (:func:`verify_pdf`) runs pyHanko's validation for every
 signature field and reports it with the ETSI vocabulary of
-:mod:`seal_service.report` (a :class:`PdfSignatureReport` per signature).
+:mod:`seal_service.report` (a :class:`PdfSignatureReport` per signature, with
+the baseline level the document shows). Revocation data in the /DSS that was
+fresh at the signature time-stamp keeps a B-LT seal PASSED after the CRLs'
+nextUpdate (the time-stamp is the proof of existence).
 
 Input bounds (SECURITY.md "Seals"): the PDF size is checked before parsing,
 stream decoding is bounded by pyHanko's :class:`DecodeLimits`, the number of
@@ -58,7 +61,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields as pdf_fields
 from pyhanko.sign import signers as pdf_signers
-from pyhanko.sign.ades.report import AdESStatus, AdESSubIndic
+from pyhanko.sign.ades.report import AdESIndeterminate, AdESStatus, AdESSubIndic
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.api import TimeStamper
@@ -137,7 +140,11 @@ class PdfSignatureReport(SignatureReport):
     ``ANNOTATIONS``, ``OTHER``; ``None`` if unknown); ``timestamp_time`` and
     ``timestamp_valid`` describe the signature time-stamp (``None`` without
     one); ``ades_sub_indication`` is pyHanko's own name for the trust problem,
-    finer than :class:`SubIndication` (e.g. ``REVOKED``).
+    finer than :class:`SubIndication` (e.g. ``REVOKED``); ``pades_level`` is the
+    baseline level the document's form shows (``B-B`` without a signature
+    time-stamp, ``B-T`` with one, ``B-LT`` when the document also holds a /DSS
+    with revocation data — whether that data is sufficient is what the
+    ``certificate_chain`` check judges, not this label).
     """
 
     field_name: str | None = None
@@ -146,6 +153,7 @@ class PdfSignatureReport(SignatureReport):
     timestamp_time: datetime | None = None
     timestamp_valid: bool | None = None
     ades_sub_indication: str | None = None
+    pades_level: str | None = None
 
     @classmethod
     def of(cls, checks: Iterable[Check], **info: Any) -> PdfSignatureReport:
@@ -581,7 +589,13 @@ def _coverage_check(status: PdfSignatureStatus) -> Check:
     )
 
 
-def _report(status: PdfSignatureStatus, field_name: str | None) -> PdfSignatureReport:
+def _report(
+    status: PdfSignatureStatus,
+    field_name: str | None,
+    *,
+    dss_revinfo: bool = False,
+    control_time: datetime | None = None,
+) -> PdfSignatureReport:
     checks: list[Check] = []
     checks.append(
         Check.passed("digest", "the byte range digest matches")
@@ -596,7 +610,15 @@ def _report(status: PdfSignatureStatus, field_name: str | None) -> PdfSignatureR
         )
     )
     if status.trusted:
-        checks.append(Check.passed("certificate_chain", "path to a trust anchor validated"))
+        checks.append(
+            Check.passed(
+                "certificate_chain",
+                "path to a trust anchor validated"
+                if control_time is None
+                else "path to a trust anchor validated at the time-stamp "
+                f"{control_time.isoformat()} with the document's revocation data",
+            )
+        )
     else:
         checks.append(
             _trust_check("certificate_chain", status.trust_problem_indic, "signer certificate")
@@ -642,6 +664,9 @@ def _report(status: PdfSignatureStatus, field_name: str | None) -> PdfSignatureR
         ades_sub_indication=(
             status.trust_problem_indic.standard_name if status.trust_problem_indic else None
         ),
+        pades_level=(
+            PadesLevel.B_B if ts is None else PadesLevel.B_LT if dss_revinfo else PadesLevel.B_T
+        ).value,
     )
 
 
@@ -700,14 +725,8 @@ async def async_verify_pdf(
     if len(embedded) > MAX_SIGNATURES:
         raise PdfError(f"more than {MAX_SIGNATURES} signatures", code="pdf_too_large")
 
-    vc_kwargs = _validation_context_kwargs(roots, at, revocation_mode, crls, ocsps)
-    try:
-        dss = DocumentSecurityStore.read_dss(reader)
-        vc = dss.as_validation_context(vc_kwargs)
-    except NoDSSFoundError:
-        vc = ValidationContext(**vc_kwargs)
-    except Exception as exc:
-        raise PdfError(f"unreadable /DSS: {type(exc).__name__}", code="pdf_malformed") from exc
+    crls, ocsps = list(crls), list(ocsps)
+    vc, dss_revinfo = _context(reader, roots, at, revocation_mode, crls, ocsps)
 
     reports: list[PdfSignatureReport] = []
     for sig in embedded:
@@ -719,6 +738,20 @@ async def async_verify_pdf(
             status = await pdf_embedded.async_validate_pdf_signature(
                 sig, signer_validation_context=vc, ts_validation_context=vc
             )
+            control_time = None
+            if _stale_revinfo_only(status):
+                # B-LT: the /DSS revocation data was fresh when the seal was made, and
+                # the signature time-stamp proves the signature existed then. Judge the
+                # paths at that time (EN 319 102-1 §5.6.2.1: a control time from a POE).
+                assert status.timestamp_validity is not None
+                ts_time = status.timestamp_validity.timestamp
+                then, _ = _context(reader, roots, ts_time, revocation_mode, crls, ocsps)
+                retry = await pdf_embedded.async_validate_pdf_signature(
+                    sig, signer_validation_context=then, ts_validation_context=then
+                )
+                ts_retry = retry.timestamp_validity
+                if retry.trusted and ts_retry is not None and ts_retry.trusted:
+                    status, control_time = retry, ts_time
         except (RecursionError, MemoryError):
             reports.append(_format_failure(field_name, "signature structure too deep"))
             continue
@@ -727,8 +760,46 @@ async def async_verify_pdf(
                 _format_failure(field_name, f"signature cannot be processed: {type(exc).__name__}")
             )
             continue
-        reports.append(_report(status, field_name))
+        reports.append(
+            _report(status, field_name, dss_revinfo=dss_revinfo, control_time=control_time)
+        )
     return reports
+
+
+def _context(
+    reader: PdfFileReader,
+    roots: Sequence[asn1_x509.Certificate],
+    at: datetime | None,
+    revocation_mode: str,
+    crls: Sequence[asn1_crl.CertificateList],
+    ocsps: Sequence[asn1_ocsp.OCSPResponse],
+) -> tuple[ValidationContext, bool]:
+    """A validation context at ``at`` holding the document's /DSS, and whether the
+    /DSS holds revocation data."""
+    vc_kwargs = _validation_context_kwargs(roots, at, revocation_mode, crls, ocsps)
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+        return dss.as_validation_context(vc_kwargs), bool(dss.crls or dss.ocsps)
+    except NoDSSFoundError:
+        return ValidationContext(**vc_kwargs), False
+    except Exception as exc:
+        raise PdfError(f"unreadable /DSS: {type(exc).__name__}", code="pdf_malformed") from exc
+
+
+def _stale_revinfo_only(status: PdfSignatureStatus) -> bool:
+    """The signature and its time-stamp verify, and the only trust problem is
+    revocation data that is too old now (pyHanko: TRY_LATER)."""
+    ts = status.timestamp_validity
+    return (
+        status.intact
+        and status.valid
+        and not status.trusted
+        and status.trust_problem_indic is AdESIndeterminate.TRY_LATER
+        and ts is not None
+        and ts.intact
+        and ts.valid
+        and (ts.trusted or ts.trust_problem_indic is AdESIndeterminate.TRY_LATER)
+    )
 
 
 def _safe_field_name(sig: Any) -> str | None:
@@ -757,7 +828,11 @@ def verify_pdf(
     ``revocation_mode`` is pyHanko's:
     ``soft-fail`` (default) accepts missing revocation data, ``require``
     demands it for every certificate. ``at`` is the validation time (now by
-    default). A document without signatures gives an empty list — callers must
+    default). When the only problem at ``at`` is revocation data that has gone
+    stale since (a B-LT document whose /DSS CRLs are past their nextUpdate) and
+    the signature time-stamp is valid, the paths are judged again at the
+    time-stamp's time — the proof of existence — and the certificate_chain
+    check says so. A document without signatures gives an empty list — callers must
     not read "nothing failed" as "sealed". Raises :class:`PdfError` for
     unreadable input; a malformed signature yields FAILED / FORMAT_FAILURE.
     """

@@ -197,6 +197,25 @@ class SealRegistry:
         """Seals that must not be accepted any more (published to verifiers)."""
         return [v for v in self.list() if v.status is SealStatus.REVOKED]
 
+    def revoked_certificates(self) -> list[tuple[Certificate, datetime]]:
+        """(seal certificate, time of revocation) of every revoked seal that had a
+        certificate — what the hub's CRLs list (:meth:`govtrust.hubpki.HubPki.crl`).
+        The time is that of the ``seal.revoked`` event."""
+        with self._db.session() as s:
+            rows = s.execute(
+                select(SealRecord.certificate, SealRecord.updated_at, SealEvent.at)
+                .outerjoin(
+                    SealEvent,
+                    (SealEvent.seal_id == SealRecord.id) & (SealEvent.action == "seal.revoked"),
+                )
+                .where(
+                    SealRecord.status == SealStatus.REVOKED.value,
+                    SealRecord.certificate.is_not(None),
+                )
+                .order_by(SealRecord.id)
+            ).all()
+        return [(load_certificate(der), at or updated) for der, updated, at in rows]
+
     def events(self, seal_id: str) -> _EventList:
         with self._db.session() as s:
             return list(

@@ -3,7 +3,9 @@
 :meth:`SealingService.seal` applies one seal of the caller's to one document:
 
 * ``ofd`` — an OFD package sealed per GB/T 33190 ch. 18 (SM2 seals);
-* ``pdf`` — a PAdES seal with a visible seal image (RSA/ECDSA seals);
+* ``pdf`` — a PAdES seal with a visible seal image (RSA/ECDSA seals), at level
+  B-T (a time-stamp from the hub's TSA; the default) or B-LT (plus a /DSS with
+  the hub's CA certificates and fresh CRLs — :meth:`SealingService.pdf_validation_context`);
 * ``ses`` — a detached GB/T 38540 ``SES_Signature`` over any file or over an SM3
   digest the agency computed (hash mode: the document never leaves it);
 * ``cms`` — a detached CMS SignedData (RFC 5652; GB/T 35275 algorithm OIDs for
@@ -46,6 +48,7 @@ from .registry import SealError, SealRegistry, SealStatus, SealView
 
 __all__ = [
     "FORMATS",
+    "PADES_LEVELS",
     "IdempotencyConflict",
     "SealForbidden",
     "SealRequest",
@@ -61,6 +64,11 @@ MEDIA_TYPES: Final = {
     "cms": "application/pkcs7-signature",
 }
 DIGEST_SIZES: Final = {"sm3": 32, "sha256": 32}
+#: PAdES levels a PDF seal can be asked for (ETSI EN 319 142-1 §6); the first is the default.
+PADES_LEVELS: Final = ("B-T", "B-LT")
+DEFAULT_PADES_LEVEL: Final = PADES_LEVELS[0]
+#: Families of the hub PKI whose CAs sign PDF seal and TSA certificates.
+_PDF_FAMILIES: Final = ("ES256", "RS256")
 
 
 class SealForbidden(TrustError):
@@ -91,6 +99,7 @@ class SealRequest:
     y_mm: float = 20.0
     cross_page: bool = False
     property_info: str = ""
+    level: str = DEFAULT_PADES_LEVEL  # PAdES level, for format pdf only
 
     def fingerprint(self) -> str:
         """SHA-256 over everything that determines the result (for idempotency)."""
@@ -106,6 +115,8 @@ class SealRequest:
             "property": self.property_info,
             "mode": "document" if self.document is not None else "digest",
         }
+        if self.level != DEFAULT_PADES_LEVEL:  # keeps fingerprints of earlier requests
+            meta["level"] = self.level
         h.update(json.dumps(meta, sort_keys=True).encode())
         h.update(b"\0")
         h.update(self.document if self.document is not None else (self.digest or b""))
@@ -137,12 +148,14 @@ class SealingService:
         log: EventLog | None = None,
         clock: Callable[[], datetime] = utcnow,
         timestamper: Any = None,
+        pki: Any = None,
     ) -> None:
         self._db = db
         self._registry = registry
         self._log: EventLog = log or NullEventLog()
         self._clock = clock
         self._timestamper = timestamper  # a pyHanko TimeStamper for PAdES B-T, or None
+        self._pki = pki  # govtrust.hubpki.HubPki (roots, cas, crl) for PAdES B-LT, or None
 
     def seal(
         self,
@@ -156,6 +169,10 @@ class SealingService:
         ``client_id`` (the OAuth client or operator)."""
         if request.format not in FORMATS:
             raise SealError(f"format must be one of {', '.join(FORMATS)}", code="invalid_format")
+        if request.level not in PADES_LEVELS:
+            raise SealError(f"level must be one of {', '.join(PADES_LEVELS)}", code="invalid_level")
+        if request.level != DEFAULT_PADES_LEVEL and request.format != "pdf":
+            raise SealError("a PAdES level applies to format pdf only", code="invalid_level")
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise SealError(
                 "Idempotency-Key must have 1–200 characters", code="invalid_idempotency_key"
@@ -219,6 +236,14 @@ class SealingService:
             from .pades import seal_pdf
 
             assert req.document is not None
+            level = req.level
+            if self._timestamper is None:
+                if level != DEFAULT_PADES_LEVEL:
+                    raise SealError(
+                        f"{level} needs the hub's time-stamping authority", code="invalid_level"
+                    )
+                level = "B-B"
+            context = self.pdf_validation_context() if level == "B-LT" else None
             out = seal_pdf(
                 req.document,
                 signer=signer,
@@ -229,8 +254,9 @@ class SealingService:
                 x_mm=req.x_mm,
                 y_mm=req.y_mm,
                 size_mm=seal.width_mm,
-                level="B-T" if self._timestamper is not None else "B-B",
+                level=level,
                 timestamper=self._timestamper,
+                validation_context=context,
                 name=seal.name,
             )
             return out, "sha256", hashlib.sha256(req.document).hexdigest()
@@ -269,6 +295,41 @@ class SealingService:
                 signer, cert, digest=(hash_name, digest), signing_time=now, chain=chain
             )
         return out, hash_name, digest.hex()
+
+    def pdf_validation_context(self) -> Any:
+        """The pyHanko ``ValidationContext`` a B-LT seal is validated and embedded
+        with: the hub's ECDSA and RSA roots as the only trust anchors, their issuing
+        CAs, and the current CRLs of those roots and CAs from the hub itself
+        (:meth:`govtrust.hubpki.HubPki.crl`). Revocation data is required for every
+        certificate of the seal's and the TSA's paths; nothing is fetched from the
+        network; the validation time is the hub's clock. A seal certificate on a
+        CRL makes sealing fail (``pades_signing_failed``)."""
+        if self._pki is None:
+            raise SealError("B-LT needs the hub PKI's CRLs", code="invalid_level")
+        from asn1crypto import crl as asn1_crl
+        from asn1crypto import x509 as asn1_x509
+        from pyhanko_certvalidator import ValidationContext
+
+        def asn1(certs: Any) -> list[asn1_x509.Certificate]:
+            return [
+                asn1_x509.Certificate.load(c.der)
+                for c in certs
+                if c.signature_algorithm.name in _PDF_FAMILIES
+            ]
+
+        return ValidationContext(
+            trust_roots=asn1(self._pki.roots()),
+            other_certs=asn1(self._pki.cas()),
+            crls=[
+                asn1_crl.CertificateList.load(self._pki.crl(alg, root=root))
+                for alg in _PDF_FAMILIES
+                for root in (False, True)
+            ],
+            ocsps=[],
+            allow_fetching=False,
+            revocation_mode="require",
+            moment=self._clock(),
+        )
 
     # ------------------------------------------------------------------ records
 

@@ -55,6 +55,21 @@ anchor is trusted as given). Not implemented: name constraints, policies,
 revocation (GovTrust uses status lists and the signed trust list instead);
 a certificate that makes any of them critical is rejected.
 
+Revocation lists
+----------------
+:func:`issue_crl` makes an X.509 v2 CRL (RFC 5280 §5): version v2, the
+issuer's subject as issuer, thisUpdate/nextUpdate (same time rules as
+certificates), one entry per revoked serial (sorted, no duplicates) with a
+reasonCode entry extension unless the reason is unspecified (§5.3.1: then the
+extension is omitted), and the CRL extensions authorityKeyIdentifier (§5.2.1)
+and cRLNumber (§5.2.3). The TBSCertList is DER-encoded with asn1crypto and
+signed by any :class:`~trust.crypto.Signer` — SM2 (SM3withSM2), ECDSA and RSA
+alike — with the same AlgorithmIdentifiers as certificates. The issuer must
+be a CA asserting cRLSign. :func:`load_crl` parses one
+(:class:`CertificateRevocationList`), whose :meth:`~CertificateRevocationList.verify`
+checks the signature with the issuer's key, the issuer name and key
+identifier, and freshness. Delta CRLs and indirect CRLs are not produced.
+
 Errors
 ------
 Every failure is a :class:`~trust.errors.CertificateError` with one of these
@@ -65,7 +80,9 @@ codes: ``malformed`` (not a certificate), ``cert_unsupported_algorithm``
 ``cert_expired``, ``cert_not_yet_valid``, ``cert_bad_signature``,
 ``cert_not_ca``, ``cert_path_length``, ``cert_key_usage``,
 ``cert_unknown_issuer``, ``cert_untrusted_root``,
-``cert_unsupported_critical_extension``.
+``cert_unsupported_critical_extension``; for CRLs ``crl_malformed``,
+``crl_bad_signature``, ``crl_wrong_issuer``, ``crl_not_yet_valid``,
+``crl_stale``.
 """
 
 from __future__ import annotations
@@ -81,6 +98,7 @@ from typing import Any, Final, TypeAlias
 
 from asn1crypto import algos as asn1_algos
 from asn1crypto import core as asn1_core
+from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
@@ -111,6 +129,12 @@ __all__ = [
     "load_certificate",
     "load_certificates",
     "validate_path",
+    "CRL_REASONS",
+    "MAX_CRL_SIZE",
+    "RevokedCertificate",
+    "CertificateRevocationList",
+    "issue_crl",
+    "load_crl",
 ]
 
 MAX_PATH_LENGTH: Final = 8  # certificates in a path, leaf and anchor included
@@ -125,6 +149,7 @@ _EXT_SAN: Final = "2.5.29.17"
 _EXT_BASIC_CONSTRAINTS: Final = "2.5.29.19"
 _EXT_AKI: Final = "2.5.29.35"
 _EXT_EKU: Final = "2.5.29.37"
+_EXT_CRL_DISTRIBUTION_POINTS: Final = "2.5.29.31"
 # Extensions whose semantics validate_path processes; any other critical one is refused.
 _UNDERSTOOD: Final = frozenset(
     {_EXT_SKI, _EXT_KEY_USAGE, _EXT_SAN, _EXT_BASIC_CONSTRAINTS, _EXT_AKI, _EXT_EKU}
@@ -510,6 +535,22 @@ class Extension:
                 raise _ce(f"URI {uri!r} must be an absolute ASCII URI", "issuance_refused")
             names.append(asn1_x509.GeneralName(name="uniform_resource_identifier", value=uri))
         return cls(_EXT_SAN, critical, bytes(asn1_x509.GeneralNames(names).dump()))
+
+    @classmethod
+    def crl_distribution_points(cls, uris: Sequence[str]) -> Extension:
+        """cRLDistributionPoints (RFC 5280 §4.2.1.13): one distribution point with
+        the given URIs as its fullName; reasons and cRLIssuer absent."""
+        if not uris:
+            raise _ce("cRLDistributionPoints needs at least one URI", "issuance_refused")
+        names = []
+        for uri in uris:
+            if not uri or not uri.isascii() or ":" not in uri or any(c.isspace() for c in uri):
+                raise _ce(f"URI {uri!r} must be an absolute ASCII URI", "issuance_refused")
+            names.append(asn1_x509.GeneralName(name="uniform_resource_identifier", value=uri))
+        value = asn1_x509.CRLDistributionPoints(
+            [{"distribution_point": asn1_x509.DistributionPointName(name="full_name", value=names)}]
+        )
+        return cls(_EXT_CRL_DISTRIBUTION_POINTS, False, bytes(value.dump()))
 
 
 def key_identifier(public_key: PublicKey) -> bytes:
@@ -1091,9 +1132,11 @@ def issue_end_entity(
     not_after: datetime,
     dns_names: Sequence[str] = (),
     uris: Sequence[str] = (),
+    crl_urls: Sequence[str] = (),
     serial: int | None = None,
 ) -> Certificate:
-    """An end-entity certificate for one key purpose of :data:`KEY_PURPOSES`."""
+    """An end-entity certificate for one key purpose of :data:`KEY_PURPOSES`;
+    ``crl_urls`` become a cRLDistributionPoints extension."""
     try:
         rule = _key_purpose(purpose)
     except ValueError as exc:
@@ -1108,6 +1151,8 @@ def issue_end_entity(
     ]
     if dns_names or uris:
         extensions.append(Extension.subject_alt_name(dns_names=dns_names, uris=uris))
+    if crl_urls:
+        extensions.append(Extension.crl_distribution_points(crl_urls))
     return issue_certificate_unsafe(
         issuer_signer,
         issuer=issuer_cert.subject,
@@ -1120,7 +1165,278 @@ def issue_end_entity(
     )
 
 
+# --------------------------------------------------------------------------- revocation lists
+
+MAX_CRL_SIZE: Final = 16 * 1024 * 1024
+_EXT_CRL_NUMBER: Final = "2.5.29.20"
+_EXT_CRL_REASON: Final = "2.5.29.21"
+_EXT_DELTA_CRL: Final = "2.5.29.27"
+_EXT_ISSUING_DISTRIBUTION_POINT: Final = "2.5.29.28"
+#: RFC 5280 §5.3.1 reason codes usable in a complete CRL (asn1crypto's snake-case names;
+#: ``remove_from_crl`` belongs to delta CRLs only, ``unspecified`` is written as no reason).
+CRL_REASONS: Final = frozenset(
+    {
+        "unspecified",
+        "key_compromise",
+        "ca_compromise",
+        "affiliation_changed",
+        "superseded",
+        "cessation_of_operation",
+        "certificate_hold",
+        "privilege_withdrawn",
+        "aa_compromise",
+    }
+)
+_MAX_CRL_NUMBER: Final = 1 << 159  # RFC 5280 §5.2.3: at most 20 octets
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedCertificate:
+    """One CRL entry: the certificate's serial, when it was revoked, and why
+    (a :data:`CRL_REASONS` name, ``None`` when the CRL names no reason)."""
+
+    serial: int
+    revocation_time: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class CertificateRevocationList:
+    """A parsed X.509 v2 CRL (RFC 5280 §5). Build with :func:`load_crl`."""
+
+    der: bytes = field(repr=False)
+    tbs_der: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+    signature_algorithm: SignatureAlgorithm
+    signature_algorithm_der: bytes = field(repr=False)
+    tbs_signature_algorithm_der: bytes = field(repr=False)
+    issuer: Name
+    this_update: datetime
+    next_update: datetime | None
+    crl_number: int | None
+    aki: bytes | None = field(repr=False)
+    revoked: tuple[RevokedCertificate, ...] = field(repr=False)
+
+    def entry(self, serial: int) -> RevokedCertificate | None:
+        """The entry revoking ``serial``, or ``None``."""
+        return next((r for r in self.revoked if r.serial == serial), None)
+
+    def verify(self, issuer_cert: Certificate, *, at: datetime | None = None) -> None:
+        """Check that ``issuer_cert`` issued and signed this CRL (name, key
+        identifier, signature, cRLSign) and, with ``at``, that the CRL is current
+        then (thisUpdate ≤ at ≤ nextUpdate). Raises :class:`CertificateError`."""
+        if not self.issuer.matches(issuer_cert.subject):
+            raise _ce(f"CRL issued by {self.issuer}, not {issuer_cert.subject}", "crl_wrong_issuer")
+        if self.aki is not None and issuer_cert.ski is not None and self.aki != issuer_cert.ski:
+            raise _ce("CRL authorityKeyIdentifier is another key's", "crl_wrong_issuer")
+        if issuer_cert.key_usage and "crl_sign" not in issuer_cert.key_usage:
+            raise _ce(f"{issuer_cert.subject} may not sign CRLs (keyUsage)", "crl_wrong_issuer")
+        if self.tbs_signature_algorithm_der != self.signature_algorithm_der:
+            raise _ce("CRL signature algorithm differs inside and outside", "crl_bad_signature")
+        if not _signed_by(issuer_cert, self.signature_algorithm, self.tbs_der, self.signature):
+            raise _ce(
+                f"CRL signature does not verify with {issuer_cert.subject}'s key",
+                "crl_bad_signature",
+            )
+        if at is not None:
+            at = _utc(at, "at")
+            if at < self.this_update:
+                raise _ce(
+                    f"CRL not valid before {self.this_update.isoformat()}", "crl_not_yet_valid"
+                )
+            if self.next_update is None or at > self.next_update:
+                raise _ce("CRL is past its nextUpdate", "crl_stale")
+
+
+def _crl_extension(oid: str, value: Any) -> Any:
+    return asn1_crl.TBSCertListExtension(
+        {"extn_id": asn1_crl.TBSCertListExtensionId(oid), "critical": False, "extn_value": value}
+    )
+
+
+def issue_crl(
+    issuer_signer: Signer,
+    issuer_cert: Certificate,
+    revoked: Iterable[tuple[int, datetime, str | None]],
+    *,
+    this_update: datetime,
+    next_update: datetime,
+    crl_number: int,
+) -> bytes:
+    """A DER X.509 v2 CRL from ``issuer_cert`` listing ``revoked`` entries
+    ``(serial, revocation_time, reason or None)`` (see the module docstring).
+
+    ``crl_number`` must grow with every CRL the issuer publishes (§5.2.3). The
+    signature is verified with the issuer's key before returning.
+    """
+    if not issuer_cert.is_ca:
+        raise _ce(f"{issuer_cert.subject} is not a CA certificate", "issuance_refused")
+    if issuer_cert.key_usage and "crl_sign" not in issuer_cert.key_usage:
+        raise _ce(f"{issuer_cert.subject} does not assert cRLSign", "issuance_refused")
+    if issuer_signer.public_key != issuer_cert.public_key:
+        raise _ce("the signer's key is not the issuer certificate's key", "issuance_refused")
+    tu, nu = _utc(this_update, "this_update"), _utc(next_update, "next_update")
+    if nu <= tu:
+        raise _ce("next_update must be later than this_update", "issuance_refused")
+    if isinstance(crl_number, bool) or not isinstance(crl_number, int):
+        raise _ce("crl_number must be an integer", "issuance_refused")
+    if not 0 <= crl_number < _MAX_CRL_NUMBER:
+        raise _ce("crl_number must be ≥ 0 and at most 20 octets", "issuance_refused")
+    entries: dict[int, Any] = {}
+    for item in revoked:
+        serial, when, reason = item
+        if isinstance(serial, bool) or not isinstance(serial, int) or not 0 < serial < 1 << 159:
+            raise _ce(f"bad certificate serial {serial!r}", "issuance_refused")
+        if serial in entries:
+            raise _ce(f"serial {serial:x} listed twice", "issuance_refused")
+        if reason is not None and reason not in CRL_REASONS:
+            raise _ce(f"unknown CRL reason {reason!r}", "issuance_refused")
+        entry: dict[str, Any] = {
+            "user_certificate": serial,
+            "revocation_date": _asn1_time(_utc(when, "revocation_time")),
+        }
+        if reason is not None and reason != "unspecified":
+            entry["crl_entry_extensions"] = [
+                asn1_crl.CRLEntryExtension(
+                    {
+                        "extn_id": asn1_crl.CRLEntryExtensionId(_EXT_CRL_REASON),
+                        "critical": False,
+                        "extn_value": asn1_crl.CRLReason(reason),
+                    }
+                )
+            ]
+        entries[serial] = entry
+    algorithm = issuer_signer.algorithm
+    alg_id = asn1_algos.SignedDigestAlgorithm.load(_ALGORITHM_IDENTIFIERS[algorithm.name])
+    tbs_fields: dict[str, Any] = {
+        "version": "v2",
+        "signature": alg_id,
+        "issuer": asn1_x509.Name.load(issuer_cert.subject.der),
+        "this_update": _asn1_time(tu),
+        "next_update": _asn1_time(nu),
+        "crl_extensions": [
+            _crl_extension(
+                _EXT_AKI,
+                asn1_x509.AuthorityKeyIdentifier(
+                    {"key_identifier": _authority_key_id(issuer_cert)}
+                ),
+            ),
+            _crl_extension(_EXT_CRL_NUMBER, asn1_core.Integer(crl_number)),
+        ],
+    }
+    if entries:  # §5.1.2.6: absent, not empty, when nothing is revoked
+        tbs_fields["revoked_certificates"] = [entries[s] for s in sorted(entries)]
+    tbs_der = bytes(asn1_crl.TbsCertList(tbs_fields).dump())
+    signature = issuer_signer.sign(tbs_der)
+    if not issuer_signer.public_key.verify(algorithm, tbs_der, signature, encoding=SigEncoding.DER):
+        raise _ce("the signer produced a signature that does not verify", "issuance_failed")
+    crl = asn1_crl.CertificateList(
+        {
+            "tbs_cert_list": asn1_crl.TbsCertList.load(tbs_der),
+            "signature_algorithm": alg_id,
+            "signature": signature,
+        }
+    )
+    return bytes(crl.dump())
+
+
+def _parse_crl(der: bytes) -> CertificateRevocationList:
+    crl = asn1_crl.CertificateList.load(der, strict=True)
+    tbs = crl["tbs_cert_list"]
+    if tbs["version"].native != "v2":
+        raise ValueError("not a v2 CRL")
+    signature_algorithm = _parse_signature_algorithm(crl["signature_algorithm"])
+    bits = crl["signature"]
+    if not bits.contents or bits.contents[0] != 0:
+        raise ValueError("signature BIT STRING with unused bits")
+    signature = bits.native
+    if not isinstance(signature, bytes):
+        raise ValueError("signature")
+    next_update = None
+    if not isinstance(tbs["next_update"], asn1_core.Void):
+        next_update = _time(tbs["next_update"])
+    crl_number: int | None = None
+    aki: bytes | None = None
+    seen: set[str] = set()
+    raw_extensions = tbs["crl_extensions"]
+    if not isinstance(raw_extensions, asn1_core.Void):
+        for ext in raw_extensions:
+            oid = ext["extn_id"].dotted
+            if oid in seen:
+                raise ValueError("duplicate CRL extension")
+            seen.add(oid)
+            if oid == _EXT_CRL_NUMBER:
+                crl_number = int(ext["extn_value"].parsed.native)
+            elif oid == _EXT_AKI:
+                value = ext["extn_value"].parsed["key_identifier"].native
+                aki = value if isinstance(value, bytes) else None
+            elif oid in (_EXT_DELTA_CRL, _EXT_ISSUING_DISTRIBUTION_POINT) or ext["critical"].native:
+                # Delta, partitioned or indirect CRLs change what an entry means.
+                raise _ce(f"unsupported CRL extension {oid}", "crl_malformed")
+    revoked: list[RevokedCertificate] = []
+    entries = tbs["revoked_certificates"]
+    if not isinstance(entries, asn1_core.Void):
+        for entry in entries:
+            serial = entry["user_certificate"].native
+            if not isinstance(serial, int):
+                raise ValueError("serial")
+            reason = None
+            entry_extensions = entry["crl_entry_extensions"]
+            if not isinstance(entry_extensions, asn1_core.Void):
+                for ext in entry_extensions:
+                    oid = ext["extn_id"].dotted
+                    if oid == _EXT_CRL_REASON:
+                        reason = str(ext["extn_value"].parsed.native)
+                    elif ext["critical"].native:
+                        raise _ce(
+                            f"unsupported critical CRL entry extension {oid}", "crl_malformed"
+                        )
+            revoked.append(RevokedCertificate(serial, _time(entry["revocation_date"]), reason))
+    return CertificateRevocationList(
+        der=der,
+        tbs_der=bytes(tbs.dump()),
+        signature=signature,
+        signature_algorithm=signature_algorithm,
+        signature_algorithm_der=bytes(crl["signature_algorithm"].dump()),
+        tbs_signature_algorithm_der=bytes(tbs["signature"].dump()),
+        issuer=Name.from_asn1(tbs["issuer"]),
+        this_update=_time(tbs["this_update"]),
+        next_update=next_update,
+        crl_number=crl_number,
+        aki=aki,
+        revoked=tuple(revoked),
+    )
+
+
+def load_crl(data: bytes | bytearray | memoryview) -> CertificateRevocationList:
+    """Parse a DER X.509 v2 CRL; anything else raises :class:`CertificateError`
+    (``crl_malformed``, or ``cert_unsupported_algorithm``). The signature is not
+    checked here: call :meth:`CertificateRevocationList.verify`."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise _ce("CRL data must be bytes", "crl_malformed")
+    der = bytes(data)
+    if not der or len(der) > MAX_CRL_SIZE:
+        raise _ce("CRL empty or too large", "crl_malformed")
+    try:
+        return _parse_crl(der)
+    except CertificateError:
+        raise
+    except _PARSE_ERRORS as exc:
+        raise _ce(f"not a valid X.509 v2 CRL ({type(exc).__name__})", "crl_malformed") from None
+
+
 # --------------------------------------------------------------------------- path validation
+
+
+def _signed_by(
+    issuer: Certificate, algorithm: SignatureAlgorithm, tbs_der: bytes, signature: bytes
+) -> bool:
+    """True if ``signature`` (DER-encoded for ECDSA/SM2) over ``tbs_der`` verifies with
+    ``issuer``'s key; an algorithm that does not fit the key is a plain failure."""
+    try:
+        return issuer.public_key.verify(algorithm, tbs_der, signature, encoding=SigEncoding.DER)
+    except UnsupportedAlgorithm:
+        return False
 
 
 def _check_certificate(cert: Certificate, at: datetime) -> None:
@@ -1223,13 +1539,7 @@ class _PathSearch:
                 f"{cert.subject}: signature algorithm differs inside and outside the tbs",
                 "cert_bad_signature",
             )
-        try:
-            ok = issuer.public_key.verify(
-                cert.signature_algorithm, cert.tbs_der, cert.signature, encoding=SigEncoding.DER
-            )
-        except UnsupportedAlgorithm:
-            ok = False
-        if not ok:
+        if not _signed_by(issuer, cert.signature_algorithm, cert.tbs_der, cert.signature):
             raise _ce(
                 f"signature on {cert.subject} does not verify with {issuer.subject}'s key",
                 "cert_bad_signature",

@@ -317,6 +317,7 @@ def _pdf_summary(report: PdfSignatureReport) -> dict[str, Any]:
         modification_level=report.modification_level,
         timestamp_time=_iso(report.timestamp_time),
         timestamp_valid=report.timestamp_valid,
+        pades_level=report.pades_level,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from seal_service.registry import ALGORITHMS, SealKind, SealView
+from seal_service.service import DEFAULT_PADES_LEVEL, PADES_LEVELS
 
 from ._common import echo_json, fail, get_hub, typed_errors
 
@@ -173,6 +174,13 @@ _lifecycle("revoke", "End a seal for good (published to verifiers through the lo
 )
 @click.option("--cms", "as_cms", is_flag=True, help="With --detached: CMS even for an SM2 seal.")
 @click.option("--property-info", default="", help="SES propertyInfo (e.g. the document's name).")
+@click.option(
+    "--level",
+    type=click.Choice(PADES_LEVELS),
+    default=DEFAULT_PADES_LEVEL,
+    show_default=True,
+    help="PAdES level of a PDF seal: B-T (time-stamp) or B-LT (plus the hub's CRLs in a /DSS).",
+)
 @click.pass_context
 @typed_errors
 def seal_sign(
@@ -187,6 +195,7 @@ def seal_sign(
     detached: bool,
     as_cms: bool,
     property_info: str,
+    level: str,
 ) -> None:
     """Seal a file: OFD in → sealed OFD, PDF in → PAdES PDF, --detached → SES_Signature DER
     (or CMS). Prints the operation record as JSON."""
@@ -213,6 +222,7 @@ def seal_sign(
             y_mm=y_mm,
             cross_page=cross_page,
             property_info=property_info,
+            level=level,
         ),
         holder_id=seal.holder_id,
         client_id=_actor(),

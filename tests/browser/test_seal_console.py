@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_samples import blank_pdf
 
 from govtrust.demo import DEMO_SEAL_OPERATOR, DEMO_SEAL_OPERATOR_PASSWORD
 from seal_service.pades import verify_pdf
@@ -17,30 +18,6 @@ from seal_service.pades import verify_pdf
 pytestmark = pytest.mark.chromium
 
 OFD = Path(__file__).resolve().parent.parent / "vectors" / "seal" / "ofdrw" / "helloworld.ofd"
-A4_PT = (595, 842)
-
-
-def make_pdf(pages: int = 1) -> bytes:
-    """A minimal valid PDF with ``pages`` blank A4 pages."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % (3 + i) for i in range(pages)), pages),
-    ]
-    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] >>" % A4_PT] * pages
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def follow(page: Any, target: Any) -> None:
@@ -93,7 +70,7 @@ def test_operator_seals_a_pdf_and_reads_the_report(
 
     # 1. upload a PDF and preview page 1 (rendered server-side by PDFium).
     page.get_by_label("文件（PDF 或 OFD，不超过 10 MB）").set_input_files(
-        {"name": "合同.pdf", "mimeType": "application/pdf", "buffer": make_pdf(1)}
+        {"name": "合同.pdf", "mimeType": "application/pdf", "buffer": blank_pdf(1)}
     )
     page.get_by_role("button", name="预览").click()
     preview = page.get_by_role("img", name="第 1 页预览，点击选择盖章位置")
@@ -147,7 +124,7 @@ def test_operator_seals_a_pdf_and_reads_the_report(
     target = tmp_path / "sealed.pdf"
     download.save_as(target)
     sealed = target.read_bytes()
-    assert sealed.startswith(make_pdf(1))
+    assert sealed.startswith(blank_pdf(1))
     # verify_pdf runs its own event loop; Playwright's sync API holds this thread's
     with ThreadPoolExecutor(max_workers=1) as pool:
         (report,) = pool.submit(verify_pdf, sealed, trust_roots=hub.pki.roots()).result()

@@ -8,27 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pdf_samples import blank_pdf
 
 from govtrust.cli import cli
 
 OFD = Path(__file__).resolve().parent.parent / "vectors" / "seal" / "ofdrw" / "helloworld.ofd"
-
-
-def _pdf() -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 4\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 @pytest.fixture
@@ -60,7 +44,7 @@ def _seal_id(run, algorithm: str) -> str:
 def test_sign_ofd_pdf_and_detached_then_verify(run, tmp_path: Path) -> None:
     sm2, rsa = _seal_id(run, "SM2"), _seal_id(run, "RS256")
     pdf = tmp_path / "in.pdf"
-    pdf.write_bytes(_pdf())
+    pdf.write_bytes(blank_pdf())
     text = tmp_path / "note.txt"
     text.write_text("准予行政许可决定书")
     cases = [

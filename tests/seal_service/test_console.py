@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_samples import A4_PT, blank_pdf
 from PIL import Image
 
 from govtrust.app import create_app
@@ -35,30 +36,6 @@ from trust.identifiers import seed_participants
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "seal" / "ofdrw"
 OFD = VECTORS / "helloworld.ofd"
-A4_PT = (595, 842)
-
-
-def make_pdf(pages: int = 2) -> bytes:
-    """A minimal valid PDF with ``pages`` blank A4 pages."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % (3 + i) for i in range(pages)), pages),
-    ]
-    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] >>" % A4_PT] * pages
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 @dataclass
@@ -223,7 +200,7 @@ def test_an_account_of_no_seal_holder_is_not_an_operator(world: World) -> None:
     op = sign_in(world, uscc=DEMO_ENTERPRISE_USCC)  # 杭州示例科技有限公司 holds no seals
     _, _, body = get(op.client, "/seal/")
     assert 'data-signed-in="no"' in html(body)
-    status, reply = post(op, "/seal/preview", {"document": make_pdf()})
+    status, reply = post(op, "/seal/preview", {"document": blank_pdf(2)})
     assert status == 403 and reply["error"] == "not_operator"
     assert "不是已登记用章单位的法人账户" in reply["message"]
 
@@ -256,7 +233,7 @@ def test_logout_needs_the_csrf_token(world: World) -> None:
 
 def test_pdf_preview_is_a_rendered_png(world: World) -> None:
     op = sign_in(world)
-    status, reply = post(op, "/seal/preview", {"document": make_pdf(2), "page": "2"})
+    status, reply = post(op, "/seal/preview", {"document": blank_pdf(2), "page": "2"})
     assert status == 200, reply
     assert reply["format"] == "pdf" and reply["page"] == 2 and reply["pages"] == 2
     assert reply["width_mm"] == pytest.approx(209.9, abs=0.1)
@@ -303,7 +280,7 @@ def test_bad_documents_get_a_typed_chinese_error(
 
 def test_page_out_of_range(world: World) -> None:
     op = sign_in(world)
-    status, reply = post(op, "/seal/preview", {"document": make_pdf(1), "page": "3"})
+    status, reply = post(op, "/seal/preview", {"document": blank_pdf(1), "page": "3"})
     assert status == 400 and reply["error"] == "page_out_of_range"
     assert reply["message"] == "页码超出文档范围。"
 
@@ -333,13 +310,13 @@ def test_oversized_upload_is_refused_before_parsing(world: World) -> None:
 
 def test_every_post_needs_the_session_and_the_csrf_token(world: World) -> None:
     anonymous = Operator(world.app.test_client(), "none", "")
-    status, reply = post(anonymous, "/seal/preview", {"document": make_pdf()})
+    status, reply = post(anonymous, "/seal/preview", {"document": blank_pdf(2)})
     assert status == 401 and reply["error"] == "login_required"
     op = sign_in(world)
     for path in ("/seal/preview", "/seal/sign"):
-        status, reply = post(op, path, {"document": make_pdf()}, csrf=False)
+        status, reply = post(op, path, {"document": blank_pdf(2)}, csrf=False)
         assert status == 400 and reply["error"] == "csrf", path
-        status, reply = post(op, path, {"document": make_pdf(), "csrf_token": "forged"})
+        status, reply = post(op, path, {"document": blank_pdf(2), "csrf_token": "forged"})
         assert status == 400 and reply["error"] == "csrf", path
 
 
@@ -349,7 +326,7 @@ def test_every_post_needs_the_session_and_the_csrf_token(world: World) -> None:
 def test_seal_a_pdf_verify_and_download(world: World) -> None:
     op = sign_in(world)
     seal = world.seals["RS256"]
-    document = make_pdf(2)
+    document = blank_pdf(2)
     form = {"document": document, "seal_id": seal.id, "page": "2", "x_mm": "105", "y_mm": "148.5"}
     status, reply = post(op, "/seal/sign", form)
     assert status == 200, reply
@@ -424,7 +401,7 @@ def test_the_seal_must_fit_the_format(world: World) -> None:
     status, reply = post(op, "/seal/sign", {**form, "x_mm": "50", "y_mm": "50"})
     assert status == 409 and reply["error"] == "wrong_seal_algorithm"
     assert "OFD 须用 SM2 印章" in reply["message"]
-    form = {"document": make_pdf(), "seal_id": world.seals["SM2"].id, "x_mm": "50", "y_mm": "50"}
+    form = {"document": blank_pdf(2), "seal_id": world.seals["SM2"].id, "x_mm": "50", "y_mm": "50"}
     status, reply = post(op, "/seal/sign", form)
     assert status == 409 and reply["error"] == "wrong_seal_algorithm"
 
@@ -433,7 +410,7 @@ def test_another_agencys_seal_is_forbidden_and_audited(world: World) -> None:
     op = sign_in(world)
     before = len(world.hub.sealing.operations(seal_id=world.other_seal.id))
     log_size = world.hub.log.size() if hasattr(world.hub.log, "size") else None
-    form = {"document": make_pdf(), "seal_id": world.other_seal.id, "x_mm": "50", "y_mm": "50"}
+    form = {"document": blank_pdf(2), "seal_id": world.other_seal.id, "x_mm": "50", "y_mm": "50"}
     status, reply = post(op, "/seal/sign", form)
     assert status == 403 and reply["error"] == "seal_forbidden"
     assert reply["message"] == "该印章不属于您的单位，不能使用。"
@@ -463,7 +440,7 @@ def test_a_suspended_seal_is_refused_with_a_chinese_reason(world: World) -> None
     page = html(get(op.client, "/seal/")[2])
     assert f'data-seal-id="{seal.id}"' in page and "暂停" in page
     assert f'<option value="{seal.id}"' not in page  # only active seals can be picked
-    form = {"document": make_pdf(), "seal_id": seal.id, "x_mm": "50", "y_mm": "50"}
+    form = {"document": blank_pdf(2), "seal_id": seal.id, "x_mm": "50", "y_mm": "50"}
     status, reply = post(op, "/seal/sign", form)
     assert status == 409 and reply["error"] == "seal_suspended"
     assert reply["message"] == "该印章已暂停使用。"
@@ -473,14 +450,14 @@ def test_a_suspended_seal_is_refused_with_a_chinese_reason(world: World) -> None
 @pytest.mark.parametrize(("x", "y"), [("-1", "50"), ("50", "1e9"), ("nan", "10"), ("", "10")])
 def test_positions_outside_the_page_are_refused(world: World, x: str, y: str) -> None:
     op = sign_in(world)
-    form = {"document": make_pdf(), "seal_id": world.seals["RS256"].id, "x_mm": x, "y_mm": y}
+    form = {"document": blank_pdf(2), "seal_id": world.seals["RS256"].id, "x_mm": x, "y_mm": y}
     status, reply = post(op, "/seal/sign", form)
     assert status == 400 and reply["error"] == "bad_position"
 
 
 def test_english_error_messages(world: World) -> None:
     op = sign_in(world)
-    form = {"document": make_pdf(), "seal_id": world.other_seal.id, "x_mm": "50", "y_mm": "50"}
+    form = {"document": blank_pdf(2), "seal_id": world.other_seal.id, "x_mm": "50", "y_mm": "50"}
     form["csrf_token"] = op.csrf
     multipart = {
         k: (io.BytesIO(v), "a.pdf") if isinstance(v, bytes) else v for k, v in form.items()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_samples import blank_pdf
 
 from govtrust.app import create_app
 from govtrust.demo import seed_demo
@@ -146,30 +147,13 @@ def test_openssl_verifies_the_hub_tsa(served: Any, tmp_path: Path) -> None:
     assert bad.returncode != 0
 
 
-def _pdf() -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 4\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
-
-
 def test_pdf_seals_are_b_t_with_the_hub_timestamp(served: Any, clock: Any) -> None:
     hub, _client = served
     hub.registry.seed(seed_participants())
     seed_demo(hub)
     rsa = next(s for s in hub.seals.list(holder_id="zj") if s.algorithm == "RS256")
     result = hub.sealing.seal(
-        SealRequest(seal_id=rsa.id, format="pdf", document=_pdf(), x_mm=80, y_mm=80),
+        SealRequest(seal_id=rsa.id, format="pdf", document=blank_pdf(), x_mm=80, y_mm=80),
         holder_id="zj",
         client_id="test",
     )

@@ -22,6 +22,7 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pdf_samples import blank_pdf
 from PIL import Image, ImageDraw
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -44,7 +45,6 @@ from trust.pki import Certificate, issue_ca, issue_end_entity, issue_root
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 T_END = datetime(2034, 1, 1, tzinfo=UTC)
-A4 = (595, 842)
 MM = 72 / 25.4
 
 
@@ -146,31 +146,6 @@ def pki() -> PKI:
     return PKI()
 
 
-def make_pdf(pages: int = 2) -> bytes:
-    """A minimal, valid PDF 1.7 with ``pages`` empty A4 pages and a classic xref table."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % (3 + i) for i in range(pages)), pages),
-    ]
-    objects += [
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << >> >>" % A4
-    ] * pages
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def make_png(side: int = 240) -> bytes:
     image = Image.new("RGBA", (side, side), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
@@ -180,7 +155,7 @@ def make_png(side: int = 240) -> bytes:
     return out.getvalue()
 
 
-PDF = make_pdf()
+PDF = blank_pdf(2)
 PNG = make_png()
 
 

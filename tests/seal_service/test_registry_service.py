@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pdf_samples import blank_pdf
 
 from govtrust.demo import seed_demo
 from seal_service.ofd import verify_ofd
@@ -22,29 +23,6 @@ from trust.cms import verify_detached
 from trust.hashes import sm3
 
 OFD = Path(__file__).resolve().parent.parent / "vectors" / "seal" / "ofdrw" / "helloworld.ofd"
-A4 = (595, 842)
-
-
-def make_pdf(pages: int = 1) -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % (3 + i) for i in range(pages)), pages),
-    ]
-    objects += [b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] >>" % A4] * pages
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 @pytest.fixture
@@ -121,7 +99,7 @@ def test_ofd_and_pdf(world: Any) -> None:
     )
     assert verify_ofd(sealed_ofd.data, roots=roots(hub), intermediates=hub.pki.cas()).passed
     sealed_pdf = hub.sealing.seal(
-        SealRequest(seal_id=seals["RS256"].id, format="pdf", document=make_pdf(), x_mm=100),
+        SealRequest(seal_id=seals["RS256"].id, format="pdf", document=blank_pdf(), x_mm=100),
         holder_id="zj",
         client_id="zj-agency",
     )
