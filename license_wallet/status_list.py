@@ -50,6 +50,7 @@ from enum import IntEnum
 from typing import Any, Final
 
 import cbor2
+import zopfli.zlib
 
 from .errors import (
     InvalidStatusValue,
@@ -204,21 +205,27 @@ class StatusList:
 
     # -- encoding -------------------------------------------------------------
 
-    def compress(self, level: int = 9) -> bytes:
+    def compress(self, level: int = 9, *, small: bool = False) -> bytes:
         """The byte array compressed as a ZLIB stream (highest level by default).
 
         ``memLevel=9`` (zlib's maximum; its default is 8) saves about 0.1 % more.
+        ``small=True`` uses Zopfli's DEFLATE encoder (one iteration): the same ZLIB
+        format, any inflater reads it, about 10 % smaller for sparse lists, at
+        about 15× the CPU time — for publishing large lists, not for every change.
         """
+        if small:
+            packed: bytes = zopfli.zlib.compress(bytes(self._data), numiterations=1)
+            return packed
         deflater = zlib.compressobj(level, zlib.DEFLATED, 15, 9)
         return deflater.compress(bytes(self._data)) + deflater.flush()
 
-    def to_json(self, level: int = 9) -> dict[str, Any]:
+    def to_json(self, level: int = 9, *, small: bool = False) -> dict[str, Any]:
         """The JSON form (§4.2): ``{"bits": ..., "lst": <base64url>}``."""
-        return {"bits": self._bits, "lst": _b64url_encode(self.compress(level))}
+        return {"bits": self._bits, "lst": _b64url_encode(self.compress(level, small=small))}
 
-    def to_cbor(self, level: int = 9) -> bytes:
+    def to_cbor(self, level: int = 9, *, small: bool = False) -> bytes:
         """The CBOR form (§4.3): a map ``{"bits": ..., "lst": <bytes>}``."""
-        return cbor2.dumps({"bits": self._bits, "lst": self.compress(level)})
+        return cbor2.dumps({"bits": self._bits, "lst": self.compress(level, small=small)})
 
     # -- decoding -------------------------------------------------------------
 
@@ -293,11 +300,18 @@ class SizeReport:
 
 
 def size_report(
-    n: int, revoked_fraction: float, seed: int, *, bits: int = 2, level: int = 9
+    n: int,
+    revoked_fraction: float,
+    seed: int,
+    *,
+    bits: int = 2,
+    level: int = 9,
+    small: bool = False,
 ) -> SizeReport:
     """Build a list of ``n`` entries, ``round(n * revoked_fraction)`` of them INVALID
     at indexes drawn uniformly without replacement (``random.Random(seed)``: a
-    reproducible benchmark input, not a secret), and measure its encodings.
+    reproducible benchmark input, not a secret), and measure its encodings
+    (``small``: with the Zopfli encoder, see :meth:`StatusList.compress`).
     """
     if not 0.0 <= revoked_fraction <= 1.0:
         raise ValueError("revoked_fraction must be within 0..1")
@@ -305,7 +319,7 @@ def size_report(
     revoked = round(n * revoked_fraction)
     for index in random.Random(seed).sample(range(n), revoked):
         sl.set(index, StatusType.INVALID)
-    compressed = len(sl.compress(level))
+    compressed = len(sl.compress(level, small=small))
     return SizeReport(
         entries=n,
         revoked=revoked,

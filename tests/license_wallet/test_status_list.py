@@ -461,3 +461,14 @@ def test_size_report_is_reproducible_and_marks_the_right_count() -> None:
     assert a == b and a.revoked == 500
     with pytest.raises(ValueError):
         size_report(10, 1.5, seed=0)
+
+
+def test_small_encoding_is_standard_zlib_and_smaller() -> None:
+    sl = StatusList(200_000, 2)
+    for index in random.Random(3).sample(range(200_000), 2_000):
+        sl.set(index, StatusType.INVALID)
+    fast, small = sl.compress(), sl.compress(small=True)
+    assert zlib.decompress(small) == zlib.decompress(fast) == sl.to_bytes()
+    assert len(small) < len(fast)
+    decoded = StatusList.from_cbor(sl.to_cbor(small=True))
+    assert decoded.to_bytes() == sl.to_bytes()

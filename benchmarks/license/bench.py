@@ -1,0 +1,197 @@
+"""See the package docstring (:mod:`benchmarks.license`)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from .._harness import format_table, host_info, interleaved, loadavg, median, progress
+
+ID_CARD: Final = "居民身份证"
+QR_TARGET_VERSION: Final = 20
+STATUS_TARGET_BYTES: Final = 140_000
+DIGEST: Final = b"\x5a" * 32
+
+
+def _signing(seconds: float, repetitions: int, clock: str) -> dict[str, Any]:
+    from license_wallet.credential import issue_credential
+    from license_wallet.identifier import build_identifier
+    from license_wallet.types import example_fields, license_types
+    from trust.crypto import generate_private_key
+
+    card = next(t for t in license_types() if t.name_zh == ID_CARD)
+    fields = example_fields(card.code)
+    holder = generate_private_key("p256").signer("ES256").public_key
+    lid = build_identifier(card.code, "113300000024820150", "330100202600012345", 1)
+    t0 = int(datetime.now(UTC).timestamp())
+    out: dict[str, Any] = {}
+    for alg, family in (("SM2", "sm2"), ("ES256", "p256")):
+        signer = generate_private_key(family).signer(alg)
+
+        def raw(signer: Any = signer) -> None:
+            signer.sign(DIGEST)
+
+        def credential(signer: Any = signer) -> None:
+            issue_credential(
+                signer,
+                signer.algorithm.cose,
+                issuer_id="mps",
+                type_code=card.code,
+                identifier=lid,
+                fields=fields,
+                holder_public_key=holder,
+                valid_from=t0,
+                valid_until=t0 + 20 * 365 * 86400,
+                status_uri="https://hub.example/api/license/v1/status/mps.cwt",
+                status_index=123_456,
+                issued_at=t0,
+                kid=b"mps-0001",
+            )
+
+        ratios, rates = [], {"raw": [], "credential": []}
+        for _ in range(repetitions):
+            raw_s, cred_s = interleaved(
+                [raw, credential], seconds, slice_seconds=min(0.25, seconds), clock=clock
+            )
+            raw_rate, cred_rate = raw_s.calls / raw_s.seconds, cred_s.calls / cred_s.seconds
+            rates["raw"].append(raw_rate)
+            rates["credential"].append(cred_rate)
+            ratios.append(cred_rate / raw_rate)
+        out[alg] = {
+            "raw_per_s": median(rates["raw"]),
+            "credential_per_s": median(rates["credential"]),
+            "ratio": median(ratios),
+            "ratio_min": min(ratios),
+            "ratio_max": max(ratios),
+        }
+    return out
+
+
+def _qr(quick: bool) -> dict[str, Any]:
+    from license_wallet.credential import qr_versions
+
+    rows = qr_versions(error="M")
+    card = [r for r in rows if r["name_zh"] == ID_CARD and r["disclosure"] == "minimal"]
+    worst = max(r["version"] for r in card)
+    return {
+        "rows": rows,
+        "distribution": dict(sorted(Counter(r["version"] for r in rows).items())),
+        "id_card_minimal_max_version": worst,
+    }
+
+
+def _status(quick: bool) -> list[dict[str, Any]]:
+    from license_wallet.status_list import size_report
+
+    sizes = (10_000, 100_000) if quick else (1_000_000, 10_000_000)
+    out = []
+    for n in sizes:
+        for small in (False, True):
+            progress(f"license: status list {n:,} entries, {'zopfli' if small else 'zlib -9'}")
+            start = time.process_time()
+            report = size_report(n, 0.01, seed=1, small=small)
+            out.append(
+                {
+                    "entries": n,
+                    "encoder": "zopfli (1 iteration)" if small else "zlib level 9",
+                    "compressed_bytes": report.compressed_bytes,
+                    "raw_bytes": report.raw_bytes,
+                    "cpu_seconds": round(time.process_time() - start, 2),
+                }
+            )
+    return out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    quick = bool(getattr(args, "quick", False))
+    repetitions = getattr(args, "repetitions", None) or (1 if quick else 5)
+    seconds = getattr(args, "seconds", None) or (0.3 if quick else 1.0)
+    clock = getattr(args, "clock", "cpu") or "cpu"
+    result: dict[str, Any] = {
+        "config": {"quick": quick, "repetitions": repetitions, "seconds": seconds},
+        "host": host_info(),
+    }
+    progress("license: credential signing vs raw signing")
+    result["signing"] = _signing(seconds, repetitions, clock)
+    progress("license: QR versions per type")
+    result["qr"] = _qr(quick)
+    result["status_lists"] = _status(quick)
+    largest = [s for s in result["status_lists"] if s["entries"] == 10_000_000]
+    best = min((s["compressed_bytes"] for s in largest), default=None)
+    qr_worst = result["qr"]["id_card_minimal_max_version"]
+    result["targets"] = [
+        {
+            "name": f"{ID_CARD} minimal presentation fits QR version {QR_TARGET_VERSION}-M",
+            "value": qr_worst,
+            "status": "PASS" if qr_worst <= QR_TARGET_VERSION else "MISS",
+        },
+        {
+            "name": "status list, 10^7 entries at 1 % revoked <= 140 KB (best encoder)",
+            "value": best,
+            "status": "n/a" if best is None else "PASS" if best <= STATUS_TARGET_BYTES else "MISS",
+        },
+    ]
+    result["loadavg_end"] = loadavg()
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    host = result["host"]
+    lines = [
+        f"license — credentials, QR sizes and status lists, {host['cpus']} CPUs "
+        f"({host['cpu_model']}), loadavg {host['loadavg_start']} -> {result['loadavg_end']}"
+        + ("; QUICK: figures mean nothing" if result["config"]["quick"] else ""),
+        "",
+        format_table(
+            ["issuer key", "raw signs/s", "credentials/s", "credential ÷ raw", "min–max"],
+            [
+                [
+                    alg,
+                    f"{r['raw_per_s']:,.0f}",
+                    f"{r['credential_per_s']:,.0f}",
+                    f"{r['ratio']:.2f}",
+                    f"{r['ratio_min']:.2f}–{r['ratio_max']:.2f}",
+                ]
+                for alg, r in result["signing"].items()
+            ],
+        ),
+        "",
+        format_table(
+            ["license type", "alg", "disclosure", "fields", "QR chars", "QR version (M)"],
+            [
+                [
+                    r["name_zh"],
+                    r["alg"],
+                    r["disclosure"],
+                    str(len(r["fields"])) if isinstance(r["fields"], list) else str(r["fields"]),
+                    str(r["chars"]),
+                    str(r["version"]),
+                ]
+                for r in result["qr"]["rows"]
+            ],
+        ),
+        "  versions: " + ", ".join(f"v{v}: {n}" for v, n in result["qr"]["distribution"].items()),
+        "",
+        format_table(
+            ["status list entries", "encoder", "compressed bytes", "raw bytes", "CPU s"],
+            [
+                [
+                    f"{s['entries']:,}",
+                    s["encoder"],
+                    f"{s['compressed_bytes']:,}",
+                    f"{s['raw_bytes']:,}",
+                    f"{s['cpu_seconds']:.2f}",
+                ]
+                for s in result["status_lists"]
+            ],
+        ),
+        "",
+        format_table(
+            ["target", "value", "status"],
+            [[t["name"], str(t["value"]), t["status"]] for t in result["targets"]],
+        ),
+    ]
+    return "\n".join(lines)
