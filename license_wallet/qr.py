@@ -14,6 +14,7 @@ classes live here, not in ``license_wallet.errors``.
 from __future__ import annotations
 
 import io
+import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ __all__ = [
 
 BASE45_ALPHABET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_VALUE: Final = {c: i for i, c in enumerate(BASE45_ALPHABET)}
+_B45_TABLE: Final = bytes(_B45_VALUE.get(chr(b), 0xFF) for b in range(256))
 
 PREFIX: Final = "GT1:"
 MAX_QR_TEXT: Final = 4296  # alphanumeric capacity of a version 40-L symbol
@@ -77,18 +79,22 @@ def b45decode(text: str) -> bytes:
     if len(text) % 3 == 1:
         raise QrError("Base45 length must not be 1 mod 3", code="base45_invalid_length")
     try:
-        values = [_B45_VALUE[c] for c in text]
-    except KeyError as exc:
-        raise QrError(
-            f"invalid Base45 character {exc.args[0]!r}", code="base45_invalid_char"
-        ) from None
-    out = bytearray()
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        bad = next(c for c in text if not c.isascii())
+        raise QrError(f"invalid Base45 character {bad!r}", code="base45_invalid_char") from None
+    values = raw.translate(_B45_TABLE)  # one byte per character: its value, 0xFF if invalid
+    if b"\xff" in values:
+        bad = chr(raw[values.index(b"\xff")])
+        raise QrError(f"invalid Base45 character {bad!r}", code="base45_invalid_char")
     full = len(values) - len(values) % 3
-    for i in range(0, full, 3):
-        n = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
-        if n > 0xFFFF:
-            raise QrError("Base45 triplet above 65535", code="base45_out_of_range")
-        out += n.to_bytes(2, "big")
+    numbers = [
+        a + b * 45 + c * 2025
+        for a, b, c in zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
+    ]
+    if numbers and max(numbers) > 0xFFFF:
+        raise QrError("Base45 triplet above 65535", code="base45_out_of_range")
+    out = bytearray(struct.pack(f">{len(numbers)}H", *numbers))
     if full != len(values):
         n = values[full] + values[full + 1] * 45
         if n > 0xFF:
