@@ -1,0 +1,19 @@
+"""Smoke test of benchmarks/verifier in quick mode: figures are produced, no timing asserted."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from benchmarks.verifier import render, run
+
+
+def test_verifier_benchmark_quick_mode() -> None:
+    result = run(argparse.Namespace(quick=True, seconds=0.05, repetitions=1, clock="cpu"))
+    json.dumps(result, allow_nan=False)
+    assert set(result["algorithms"]) == {"ES256", "SM2"}
+    for figures in result["algorithms"].values():
+        assert figures["verdicts_per_s"] > 0 and figures["raw_pairs_per_s"] > 0
+        assert 0 < figures["ratio"] < 1.5
+        assert figures["status"] in {"PASS", "MISS"}
+    assert "verdicts/s" in render(result)
