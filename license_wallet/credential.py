@@ -77,8 +77,8 @@ from trust.crypto import (
     Signer,
     b64url,
     b64url_decode,
-    load_public_key,
     public_key_from_jwk,
+    public_key_from_point,
 )
 from trust.errors import InvalidKey, MalformedInput, TrustError
 
@@ -163,7 +163,6 @@ IssuerKeyLookup = Callable[[str, bytes | None], Sequence[PublicKey]]
 #: Status of index ``idx`` in the list at ``uri`` (a :class:`StatusType` value).
 StatusLookup = Callable[[str, int], int]
 
-_SPKI_P256_COMPRESSED: Final = bytes.fromhex("3039301306072a8648ce3d020106082a8648ce3d030107032200")
 
 CHECKS: Final = (
     "envelope",
@@ -235,7 +234,7 @@ def _cose_key_to_public(key: Mapping[Any, Any]) -> PublicKey:
     if not isinstance(x, bytes) or len(x) != 32:
         raise InvalidKey("COSE_Key x must be 32 bytes")
     if isinstance(y, bool):
-        return load_public_key(_SPKI_P256_COMPRESSED + bytes([0x03 if y else 0x02]) + x)
+        return public_key_from_point(KeyFamily.P256, bytes([0x03 if y else 0x02]) + x)
     if isinstance(y, bytes) and len(y) == 32:
         return public_key_from_jwk({"kty": "EC", "crv": "P-256", "x": b64url(x), "y": b64url(y)})
     raise InvalidKey("COSE_Key y must be a bool or 32 bytes")

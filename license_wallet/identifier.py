@@ -68,6 +68,7 @@ Input rules: strict canonical form — upper case only, no whitespace, at most
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from trust.identifiers import (
@@ -219,6 +220,7 @@ def build_identifier(
     return LicenseIdentifier(type_code, issuer_code, serial, version, check)
 
 
+@lru_cache(maxsize=4096)  # pure; failures are not cached (they raise)
 def parse_identifier(text: str) -> LicenseIdentifier:
     """Parse and fully validate an e-license identifier in canonical form.
 

@@ -246,6 +246,130 @@ class _Scanner:
         return end
 
 
+class _NeedFullScan(Exception):
+    """The fast scan met something only :class:`_Scanner` handles (a container or
+    tagged item used as a map key)."""
+
+
+def _fast_scan(data: bytes, max_depth: int, max_items: int, allowed_tags: Collection[int]) -> int:
+    """The same checks as :class:`_Scanner` for definite-length input, as one
+    loop with an explicit stack (about 3× faster; verifying a QR runs ten of
+    these). Returns the end of the first item; raises what :class:`_Scanner`
+    raises, or :class:`_NeedFullScan`."""
+    n = len(data)
+    pos = items = depth = 0
+    stack: list[tuple[int, set[object] | None, bool]] = []
+    remaining, keys, expect_key = 1, None, False
+    while True:
+        if remaining == 0:
+            if not stack:
+                return pos
+            remaining, keys, expect_key = stack.pop()
+            depth -= 1
+            continue
+        items += 1
+        if items > max_items:
+            raise _malformed("too many CBOR items", "cbor_too_many_items")
+        if pos >= n:
+            raise _malformed("truncated CBOR", "cbor_truncated")
+        start = pos
+        initial = data[pos]
+        major, info = initial >> 5, initial & 0x1F
+        pos += 1
+        arg: int | None
+        if info < 24:
+            arg = info
+        elif info <= 27:
+            size = 1 << (info - 24)
+            if pos + size > n:
+                raise _malformed("truncated CBOR argument", "cbor_truncated")
+            arg = int.from_bytes(data[pos : pos + size], "big")
+            pos += size
+        elif info <= 30:
+            raise _malformed("reserved CBOR additional information", "cbor_invalid")
+        else:
+            arg = None
+        remaining -= 1
+        is_key = keys is not None and expect_key
+        if keys is not None:
+            expect_key = not expect_key
+        identity: object = None
+        if major <= 1:
+            if arg is None:
+                raise _malformed("indefinite integer", "cbor_invalid")
+            if is_key:
+                identity = ("int", arg if major == 0 else -1 - arg)
+        elif major <= 3:
+            if arg is None:
+                raise _malformed("indefinite-length CBOR refused", "cbor_indefinite")
+            end = pos + arg
+            if end > n:
+                raise _malformed("truncated CBOR string", "cbor_truncated")
+            if is_key:
+                identity = (major, data[pos:end])
+            pos = end
+        elif major <= 5:
+            if is_key:
+                raise _NeedFullScan
+            if depth + 1 > max_depth:
+                raise _malformed("CBOR nested too deeply", "cbor_too_deep")
+            if arg is None:
+                raise _malformed("indefinite-length CBOR refused", "cbor_indefinite")
+            count = arg * 2 if major == 5 else arg
+            if count > n - pos:
+                raise _malformed("CBOR container longer than its input", "cbor_truncated")
+            stack.append((remaining, keys, expect_key))
+            remaining, keys, expect_key = count, (set() if major == 5 else None), True
+            depth += 1
+            continue
+        elif major == 6:
+            if is_key:
+                raise _NeedFullScan
+            if arg is None:
+                raise _malformed("indefinite tag", "cbor_invalid")
+            if arg not in allowed_tags:
+                raise _malformed(f"CBOR tag {arg} not allowed here", "cbor_tag_not_allowed")
+            if depth + 1 > max_depth:
+                raise _malformed("CBOR nested too deeply", "cbor_too_deep")
+            stack.append((remaining, keys, expect_key))
+            remaining, keys, expect_key = 1, None, False
+            depth += 1
+            continue
+        else:
+            if arg is None:
+                raise _malformed("unexpected CBOR break", "cbor_invalid")
+            if initial == 0xF8 and arg < 32:
+                raise _malformed("non-canonical simple value", "cbor_invalid")
+            if is_key:
+                identity = ("raw", data[start:pos])
+        if is_key and keys is not None:
+            if identity in keys:
+                raise _malformed("duplicate CBOR map key", "cbor_duplicate_key")
+            keys.add(identity)
+
+
+def _scan(
+    data: bytes,
+    max_depth: int,
+    max_items: int,
+    allow_indefinite: bool,
+    allowed_tags: Collection[int],
+) -> int:
+    if not allow_indefinite:
+        try:
+            return _fast_scan(data, max_depth, max_items, allowed_tags)
+        except _NeedFullScan:
+            pass
+    scanner = _Scanner(
+        data,
+        max_depth=max_depth,
+        max_items=max_items,
+        allow_indefinite=allow_indefinite,
+        allowed_tags=allowed_tags,
+    )
+    return scanner.item(0, 0)
+
+
 def decode_cbor(
     data: bytes,
     *,
@@ -271,14 +395,7 @@ def decode_cbor(
     data = bytes(data)
     if len(data) > max_size:
         raise _malformed(f"CBOR input over {max_size} bytes", "cbor_too_large")
-    scanner = _Scanner(
-        data,
-        max_depth=max_depth,
-        max_items=max_items,
-        allow_indefinite=allow_indefinite,
-        allowed_tags=allowed_tags,
-    )
-    end = scanner.item(0, 0)
+    end = _scan(data, max_depth, max_items, allow_indefinite, allowed_tags)
     if end != len(data):
         raise _malformed("trailing bytes after the CBOR item", "cbor_trailing_data")
     try:

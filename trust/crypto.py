@@ -57,6 +57,7 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "public_key_from_jwk",
+    "public_key_from_point",
     "b64url",
     "b64url_decode",
 ]
@@ -719,6 +720,22 @@ def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
         raise InvalidKey(f"invalid private key: {exc}") from None
     except Exception as exc:  # cryptography.exceptions.UnsupportedAlgorithm
         raise InvalidKey(f"unsupported private key: {exc}") from None
+
+
+def public_key_from_point(family: KeyFamily | str, point: bytes) -> PublicKey:
+    """Import a P-256/P-384 public key from its SEC 1 encoded point (compressed
+    ``02|03 x`` or uncompressed ``04 x y``); the point must lie on the curve."""
+    fam = KeyFamily(family)
+    curve = _EC_CURVES.get(fam)
+    if curve is None:
+        raise InvalidKey(f"no SEC 1 point import for {fam}")
+    if not isinstance(point, bytes | bytearray):
+        raise InvalidKey("the point must be bytes")
+    try:
+        pub = ec.EllipticCurvePublicKey.from_encoded_point(curve(), bytes(point))
+    except ValueError as exc:
+        raise InvalidKey(f"invalid {fam} point: {exc}") from None
+    return _ECPublicKey(pub, fam)
 
 
 def public_key_from_jwk(jwk: Mapping[str, Any]) -> PublicKey:

@@ -509,3 +509,75 @@ def test_sign_and_verify_a_cwt_end_to_end(keys: dict[str, PrivateKey]) -> None:
     parsed = decode_cwt_claims(msg.payload)
     check_cwt_times(parsed, now=NOW, leeway=15)
     assert parsed.cti == b"serial-1" and parsed.iss == "gov.example"
+
+
+# The fast definite-length scan must decide exactly as the general scanner does.
+_SCAN_LIMITS = {"max_depth": 4, "max_items": 40, "allowed_tags": frozenset({18, 61})}
+
+
+def _general_scan(data: bytes) -> tuple[str, object]:
+    from trust.cose import _Scanner
+
+    try:
+        scanner = _Scanner(data, allow_indefinite=False, **_SCAN_LIMITS)
+        return "ok", scanner.item(0, 0)
+    except MalformedInput as exc:
+        return "error", exc.code
+
+
+def _fast_scan_result(data: bytes) -> tuple[str, object]:
+    from trust.cose import _fast_scan, _NeedFullScan
+
+    try:
+        return "ok", _fast_scan(data, **_SCAN_LIMITS)
+    except _NeedFullScan:
+        return _general_scan(data)
+    except MalformedInput as exc:
+        return "error", exc.code
+
+
+_CBOR_BYTES = st.one_of(
+    st.binary(max_size=64),
+    st.recursive(
+        st.one_of(
+            st.integers(-(2**70), 2**70),
+            st.binary(max_size=8),
+            st.text(max_size=8),
+            st.booleans(),
+            st.none(),
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=5),
+            st.dictionaries(
+                st.one_of(st.integers(-30, 30), st.text(max_size=3)), inner, max_size=5
+            ),
+        ),
+        max_leaves=30,
+    ).map(lambda obj: cbor2.dumps(obj)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_CBOR_BYTES, st.integers(0, 8), st.binary(max_size=3))
+def test_fast_scan_agrees_with_the_general_scanner(data: bytes, cut: int, noise: bytes) -> None:
+    for candidate in (data, data[: max(0, len(data) - cut)], data + noise, noise + data):
+        assert _fast_scan_result(candidate) == _general_scan(candidate), candidate.hex()
+
+
+def test_fast_scan_known_cases() -> None:
+    cases = [
+        bytes.fromhex("a20101 0102"),  # duplicate int key
+        bytes.fromhex("a2 01 01 1801 02"),  # same key, non-preferred encoding
+        bytes.fromhex("a1 8101 01"),  # array as a map key: handled by the general scan
+        bytes.fromhex("a2 8101 01 8101 02"),  # duplicate array keys
+        bytes.fromhex("8181818181 01"),  # too deep
+        bytes.fromhex("9f 01 ff"),  # indefinite
+        bytes.fromhex("d9 0100 01"),  # tag not allowed
+        bytes.fromhex("f8 10"),  # non-canonical simple value
+    ]
+    for data in cases:
+        assert _fast_scan_result(data) == _general_scan(data), data.hex()
+    assert _general_scan(cases[0]) == ("error", "cbor_duplicate_key")
+    assert _general_scan(cases[1]) == ("error", "cbor_duplicate_key")
+    assert _general_scan(cases[3]) == ("error", "cbor_duplicate_key")
+    assert _general_scan(cases[4]) == ("error", "cbor_too_deep")
