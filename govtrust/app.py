@@ -114,6 +114,10 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     app.register_blueprint(seal_api_bp)
     app.register_blueprint(tsa_bp)
 
+    from license_wallet.api import bp as license_api_bp
+
+    app.register_blueprint(license_api_bp)
+
     from .portals import init_portals
 
     init_portals(app, base_url=hub_of(app).config.base_url, master_key=hub_of(app).master_key)
@@ -121,6 +125,10 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     from seal_service.console import bp as seal_console_bp  # after init_portals: shares its OAuth
 
     app.register_blueprint(seal_console_bp)
+
+    from license_wallet.wallet import bp as wallet_bp  # after init_portals: shares its OAuth
+
+    app.register_blueprint(wallet_bp)
 
     @app.get("/")
     def landing() -> str:

@@ -20,6 +20,8 @@ from govtrust.admin.auth import add_admin
 from govtrust.hub import Hub
 from govtrust.portals import PORTALS, portal_secret, portal_uris
 from govtrust.registry import Role
+from license_wallet.types import license_type
+from trust.crypto import PrivateKey, load_private_key
 from trust.identifiers import make_citizen_id, make_uscc
 
 __all__ = [
@@ -56,6 +58,17 @@ _DEMO_ROLES: Final = {
     "mps": [Role.LICENSE_ISSUER],
     "samr": [Role.LICENSE_ISSUER, Role.SEAL_MAKER],
     "hub": [Role.TSA, Role.SEAL_MAKER],
+}
+
+# Which license types each demo issuer may issue: the catalogue's 证照类型代码
+# (license_wallet/types.py), published in the trust list as each participant's
+# ``license_types``. 公安部: identity cards and driving licenses; 市场监管总局:
+# business licenses; the provinces: marriage, degree and real-estate certificates.
+_DEMO_LICENSE_TYPES: Final = {
+    "mps": ("resident_id_card", "driving_license"),
+    "samr": ("business_license",),
+    "zj": ("marriage_certificate", "real_estate_certificate"),
+    "gd": ("marriage_certificate", "degree_certificate", "real_estate_certificate"),
 }
 
 
@@ -134,6 +147,11 @@ def seed_demo(hub: Hub) -> dict[str, Any]:
             continue
         for role in roles:
             hub.registry.grant_role(pid, role, actor=ACTOR)
+    for pid, slugs in _DEMO_LICENSE_TYPES.items():
+        if hub.registry.find(pid) is None:
+            continue
+        for slug in slugs:
+            hub.registry.grant_license_type(pid, license_type(slug).code, actor=ACTOR)
     base = hub.config.base_url
     return {
         "admin": {"username": DEMO_ADMIN, "password": DEMO_ADMIN_PASSWORD},
@@ -143,6 +161,8 @@ def seed_demo(hub: Hub) -> dict[str, Any]:
         **_seed_accounts(hub),
         "seals": _seed_seals(hub),
         "seal_console": _seed_seal_console(hub),
+        "licenses": _seed_licenses(hub),
+        "wallet": _seed_wallet(hub),
     }
 
 
@@ -254,3 +274,106 @@ def _seed_seal_console(hub: Hub) -> dict[str, Any]:
         "client": {CONSOLE.client_id: client},
         "operator": {"username": DEMO_SEAL_OPERATOR, "password": DEMO_SEAL_OPERATOR_PASSWORD},
     }
+
+
+# ----------------------------------------------------------------------------- e-licenses
+
+DEMO_LICENSE_ISSUER: Final = "mps"
+DEMO_LICENSE_CLIENT: Final = "mps-licensing"
+
+
+def demo_holder_key(hub: Hub) -> PrivateKey:
+    """张三's holder key (P-256) for the demo licenses: **derived from the master key**
+    (HKDF label ``demo-holder-zhangsan``), never stored, only for the demo citizen.
+    A real holder key is the wallet's non-extractable WebCrypto key, registered by
+    the wallet; the server never sees its private half (docs/licenses.md)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    seed = int.from_bytes(hub.master_key.derive("demo-holder-zhangsan"), "big")
+    key = ec.derive_private_key(seed % (order - 1) + 1, ec.SECP256R1())
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return load_private_key(der)
+
+
+def _seed_licenses(hub: Hub) -> dict[str, Any]:
+    """张三's 居民身份证 and 机动车驾驶证 from 公安部 (SM2), bound to the demo holder key,
+    and 公安部's machine client (``license:issue license:revoke``)."""
+    issuer = hub.registry.find(DEMO_LICENSE_ISSUER)
+    citizen = hub.idp.accounts.by_username(DEMO_CITIZEN)
+    if issuer is None or issuer.status.value != "active" or citizen is None:
+        return {}
+    born = _dt.date(1990, 5, 17)
+    person = {
+        "holder_name": DEMO_CITIZEN_NAME,
+        "holder_code": DEMO_CITIZEN_ID,
+        "sex": "男" if int(DEMO_CITIZEN_ID[16]) % 2 else "女",
+        "birth_date": born.isoformat(),
+        "address": "浙江省杭州市西湖区文三路100号3幢201室",
+    }
+    wanted = {
+        "resident_id_card": (
+            person | {"ethnicity": "汉", "issuer_name": "杭州市公安局西湖分局"},
+            _dt.datetime(2021, 3, 1, tzinfo=_dt.UTC),
+            _dt.datetime(2041, 3, 1, tzinfo=_dt.UTC),
+        ),
+        "driving_license": (
+            person
+            | {
+                "issuer_name": "浙江省杭州市公安局交通警察支队",
+                "issue_date": "2024-06-30",
+                "jurisdiction": "330100",
+                "nationality": "中国",
+                "first_issue_date": "2012-06-30",
+                "vehicle_class": "C1",
+            },
+            _dt.datetime(2024, 6, 30, tzinfo=_dt.UTC),
+            _dt.datetime(2034, 6, 30, tzinfo=_dt.UTC),
+        ),
+    }
+    have = {v.type_code for v in hub.licenses.list_for_holder(citizen.id)}
+    jwk = demo_holder_key(hub).public_key().jwk()
+    for slug, (fields, start, end) in wanted.items():
+        if license_type(slug).code in have:
+            continue
+        hub.licenses.issue(
+            DEMO_LICENSE_ISSUER,
+            slug,
+            citizen.id,
+            jwk,
+            fields,
+            start,
+            end,
+            actor=ACTOR,
+        )
+    secret = portal_secret(hub.master_key, DEMO_LICENSE_CLIENT)
+    if hub.idp.clients.get(DEMO_LICENSE_CLIENT) is None:
+        hub.idp.clients.add(
+            client_id=DEMO_LICENSE_CLIENT,
+            name=f"{issuer.name_zh} 电子证照签发系统",
+            secret=secret,
+            scopes=["license:issue", "license:revoke"],
+            participant_id=DEMO_LICENSE_ISSUER,
+            replace=True,
+        )
+    return {
+        "holder": DEMO_CITIZEN,
+        "licenses": [
+            {"id": v.id, "type": license_type(v.type_code).name_zh, "identifier": v.identifier}
+            for v in hub.licenses.list_for_holder(citizen.id)
+        ],
+        "machine_client": {"client_id": DEMO_LICENSE_CLIENT, "client_secret": secret},
+    }
+
+
+def _seed_wallet(hub: Hub) -> dict[str, Any]:
+    """The e-license wallet (``/wallet/``) as an OIDC client of the hub (public ``sub``:
+    the account that holds the licenses); see :mod:`license_wallet.wallet`."""
+    from license_wallet.wallet import seed_wallet_client
+
+    return seed_wallet_client(hub)

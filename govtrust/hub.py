@@ -26,6 +26,7 @@ from .trustlist_service import TrustListService
 
 if TYPE_CHECKING:
     from idp.service import Idp
+    from license_wallet.service import LicenseService
     from seal_service.registry import SealRegistry
     from seal_service.service import SealingService
     from seal_service.tsa import TimeStampAuthority
@@ -134,7 +135,8 @@ class Hub:
     def _trust_list_extensions(self) -> dict[str, Any]:
         """What the seal service adds to every trust list: the hub's issuing CAs (seal,
         OFD and SES signatures carry only the signer's certificate) and the revoked
-        seals, so that offline verifiers refuse them."""
+        seals, so that offline verifiers refuse them; and what the license service
+        adds: every license issuer's public keys."""
         import base64
 
         return {
@@ -148,7 +150,10 @@ class Hub:
                     }
                     for s in self.seals.revoked()
                 ],
-            }
+            },
+            # License issuers' license and status-list keys (JWK with the COSE kid),
+            # so that offline verifiers need only the signed trust list.
+            "govtrust.license_wallet": {"issuers": self.licenses.issuers()},
         }
 
     @cached_property
@@ -180,6 +185,20 @@ class Hub:
             log=self.log,
             clock=self.clock,
             on_revoked=lambda _seal: self.trust_lists.publish(),  # verifiers learn it now
+        )
+
+    @cached_property
+    def licenses(self) -> LicenseService:
+        """E-licenses of ``license_issuer`` participants (issue, lifecycle, status lists)."""
+        from license_wallet.service import LicenseService
+
+        return LicenseService(
+            self.db,
+            keys=self.keys,
+            participants=self.registry,
+            base_url=self.config.base_url,
+            log=self.log,
+            clock=self.clock,
         )
 
     @cached_property

@@ -10,6 +10,7 @@ from govtrust.db import Base
 from govtrust.registry import models as _registry_models  # noqa: F401
 from idp import models as _idp_models  # noqa: F401
 from keys import models as _keys_models  # noqa: F401
+from license_wallet import models as _license_models  # noqa: F401
 from seal_service import models as _seal_models  # noqa: F401
 
 __all__ = ["Base"]
