@@ -41,32 +41,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import requests
-from authlib.integrations.base_client import OAuthError
 from flask import (
     Blueprint,
     abort,
     current_app,
     jsonify,
     make_response,
-    redirect,
     render_template,
     request,
     url_for,
 )
-from flask.sansio.blueprints import BlueprintSetupState
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
+from govtrust.hub_rp import HubRelyingParty
 from govtrust.i18n import current_language, register, translate
 from govtrust.portals import (
-    SESSION_LIFETIME,
-    PortalLogout,
     PortalSpec,
-    PortalTokenError,
-    record_logout,
-    validate_id_token,
-    validate_logout_token,
 )
 from keys import MasterKey
 from trust.errors import TrustError
@@ -317,92 +307,29 @@ bp = Blueprint(
 )
 
 
-@bp.record_once
-def _register_client(state: BlueprintSetupState) -> None:
-    """Register the console's Authlib client next to the portals' (after ``init_portals``)."""
-    app = state.app
-    hub = app.extensions["govtrust"]
-    ext = app.extensions.get("govtrust.portals")
-    if ext is None:
-        raise RuntimeError("register the seal console after init_portals (it shares its OAuth)")
-    ext["oauth"].register(
-        CONSOLE.key,
-        client_id=CONSOLE.client_id,
-        client_secret=console_secret(hub.master_key),
-        server_metadata_url=f"{ext['base_url']}/.well-known/openid-configuration",
-        client_kwargs={
-            "scope": SCOPE,
-            "token_endpoint_auth_method": "client_secret_basic",
-            "code_challenge_method": "S256",
-            "default_timeout": HTTP_TIMEOUT,
-        },
-    )
+RP: Final = HubRelyingParty(
+    spec=CONSOLE,
+    name="seal console",
+    home_endpoint="seal_console.home",
+    cookie=COOKIE,
+    cookie_path=COOKIE_PATH,
+    salt="govtrust-seal-console",
+    scope=SCOPE,
+    secret=console_secret,
+    uris=console_uris,
+    pending_lifetime=PENDING_LIFETIME,
+    http_timeout=HTTP_TIMEOUT,
+)
+bp.record_once(RP.register)
+_load, _save, _current_user, _base_url = RP.load, RP.save, RP.current_user, RP.base_url
 
 
 def _hub() -> Any:
     return current_app.extensions["govtrust"]
 
 
-def _base_url() -> str:
-    return str(current_app.extensions["govtrust.portals"]["base_url"])
-
-
-def _client() -> Any:
-    return current_app.extensions["govtrust.portals"]["oauth"].create_client(CONSOLE.key)
-
-
 def _now() -> float:
-    return float(_hub().clock().timestamp())
-
-
-# ----------------------------------------------------------------------------- the cookie
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="govtrust-seal-console")  # type: ignore[arg-type]
-
-
-def _load() -> dict[str, Any]:
-    raw = request.cookies.get(COOKIE)
-    if not raw:
-        return {}
-    try:
-        state = _serializer().loads(raw, max_age=int(SESSION_LIFETIME.total_seconds()))
-    except BadSignature:
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def _save(response: Response, state: Mapping[str, Any]) -> Response:
-    secure = _base_url().startswith("https://")
-    if not state:
-        response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=secure, httponly=True)
-        return response
-    response.set_cookie(
-        COOKIE,
-        _serializer().dumps(dict(state)),
-        max_age=int(SESSION_LIFETIME.total_seconds()),
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="Lax",
-        secure=secure,
-    )
-    return response
-
-
-def _current_user(state: dict[str, Any]) -> dict[str, Any] | None:
-    """The signed-in operator, unless the hub told us (back-channel) the session ended."""
-    user = state.get("u")
-    if not isinstance(user, dict):
-        return None
-    with _hub().db.session() as s:
-        ended = s.get(PortalLogout, (CONSOLE.key, str(user.get("sid", "")))) is not None
-    if ended:
-        state.pop("u", None)
-        state.pop("csrf", None)
-        state["notice"] = ["ended"]
-        return None
-    return user
+    return RP.now()
 
 
 @dataclass(frozen=True)
@@ -432,9 +359,7 @@ def _operator() -> tuple[dict[str, Any], dict[str, Any], Agency]:
     agency = agency_for(user.get("uscc"))
     if agency is None:
         abort(_json_error("not_operator", 403))
-    sent = request.form.get("csrf_token", "")
-    expected = state.get("csrf")
-    if not isinstance(expected, str) or not hmac.compare_digest(str(sent), expected):
+    if not RP.csrf_ok(state):
         abort(_json_error("csrf", 400))
     return state, user, agency
 
@@ -689,132 +614,32 @@ def home() -> Response:
 @bp.get("/login")
 def login() -> Response:
     """The authorization code flow (PKCE S256, nonce), like the portals'."""
-    state = _load()
-    home_url = url_for("seal_console.home")
-    try:
-        rv = _client().create_authorization_url(
-            console_uris(_base_url())["redirect_uri"],
-            ui_locales="en" if current_language() == "en" else "zh-CN",
-        )
-    except (requests.RequestException, ValueError, RuntimeError) as exc:
-        log.warning("seal console: cannot reach the hub: %s", exc)
-        state["notice"] = ["failed", "hub unreachable"]
-        return _save(redirect(home_url, code=303), state)
-    now = _now()
-    pending = {
-        k: v
-        for k, v in (state.get("pending") or {}).items()
-        if isinstance(v, dict) and v.get("t", 0) > now - PENDING_LIFETIME
-    }
-    while len(pending) >= 3:  # bound the cookie size
-        pending.pop(next(iter(pending)))
-    pending[rv["state"]] = {"v": rv["code_verifier"], "n": rv["nonce"], "t": now}
-    state["pending"] = pending
-    return _save(redirect(rv["url"], code=302), state)
+    return RP.login()
+
+
+def _accept_operator(claims: Mapping[str, Any], info: Mapping[str, Any]) -> dict[str, Any] | str:
+    """Only the legal-person account of a registered seal-holding agency may operate."""
+    uscc = info.get("cn_uscc")
+    if not isinstance(uscc, str) or agency_for(uscc) is None:
+        return "not_operator"  # a citizen, or an enterprise that holds no seals here
+    return {"enterprise_name": str(info.get("enterprise_name") or ""), "uscc": uscc}
 
 
 @bp.get("/callback")
 def callback() -> Response:
-    state = _load()
-    home_url = url_for("seal_console.home")
-    pending_all = dict(state.get("pending") or {})
-    entry = pending_all.pop(request.args.get("state", ""), None)
-    state["pending"] = pending_all
-    if not pending_all:
-        state.pop("pending", None)
-    if not isinstance(entry, dict) or entry.get("t", 0) < _now() - PENDING_LIFETIME:
-        state["notice"] = ["expired"]
-        return _save(redirect(home_url, code=303), state)
-    error = request.args.get("error")
-    if error:
-        state["notice"] = ["failed", error[:40]]
-        return _save(redirect(home_url, code=303), state)
-    client = _client()
-    try:
-        issuer = client.load_server_metadata().get("issuer")
-        if request.args.get("iss") != issuer:  # RFC 9207 mix-up defence
-            raise PortalTokenError("iss in the authorization response does not match")
-        token = client.fetch_access_token(
-            redirect_uri=console_uris(_base_url())["redirect_uri"],
-            code=request.args.get("code", ""),
-            code_verifier=entry["v"],
-        )
-        claims = validate_id_token(CONSOLE, token, nonce=entry["n"])
-        info = client.userinfo(token=token)
-        if info.get("sub") != claims["sub"]:  # OIDC Core §5.3.2
-            raise PortalTokenError("userinfo sub differs from the ID token")
-    except PortalTokenError as exc:
-        log.warning("seal console: refused the sign-in: %s", exc.reason)
-        state["notice"] = ["failed", exc.reason[:60]]
-        return _save(redirect(home_url, code=303), state)
-    except (OAuthError, requests.RequestException, ValueError, KeyError, RuntimeError) as exc:
-        log.warning("seal console: token exchange failed: %s", exc)
-        reason = getattr(exc, "error", None) or type(exc).__name__
-        state["notice"] = ["failed", str(reason)[:60]]
-        return _save(redirect(home_url, code=303), state)
-    uscc = info.get("cn_uscc")
-    if not isinstance(uscc, str) or agency_for(uscc) is None:
-        # a citizen, or an enterprise that holds no seals here: not an operator
-        state["notice"] = ["not_operator"]
-        return _save(redirect(home_url, code=303), state)
-    state["u"] = {
-        "sub": claims["sub"],
-        "sid": claims["sid"],
-        "name": str(info.get("name") or ""),
-        "enterprise_name": str(info.get("enterprise_name") or ""),
-        "uscc": uscc,
-        "id_token": token["id_token"],
-    }
-    state["csrf"] = secrets.token_urlsafe(24)  # a new session, a new token
-    state.pop("notice", None)
-    return _save(redirect(home_url, code=303), state)
+    return RP.callback(_accept_operator)
 
 
 @bp.post("/logout")
 def logout() -> Response:
     """End the console's session, then ask the hub to end its own (RP-initiated logout)."""
-    state = _load()
-    sent = request.form.get("csrf_token", "")
-    expected = state.get("csrf")
-    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
-        abort(400, description=_error_text("csrf"))
-    user = _current_user(state)
-    state.pop("u", None)
-    state.pop("csrf", None)
-    home_url = url_for("seal_console.home")
-    if user is None:
-        return _save(redirect(home_url, code=303), state)
-    try:
-        rv = _client().create_logout_url(
-            post_logout_redirect_uri=console_uris(_base_url())["post_logout_redirect_uri"],
-            id_token_hint=user["id_token"],
-        )
-    except (requests.RequestException, ValueError, RuntimeError) as exc:
-        log.warning("seal console: cannot reach the hub for logout: %s", exc)
-        state["notice"] = ["logged_out"]
-        return _save(redirect(home_url, code=303), state)
-    state["logout_state"] = rv["state"]
-    return _save(redirect(rv["url"], code=303), state)
+    return RP.logout(lambda: _error_text("csrf"))
 
 
 @bp.post("/backchannel-logout")
 def backchannel_logout() -> Response:
     """OpenID Connect Back-Channel Logout 1.0 §2.6: remember the ended ``sid``."""
-    tokens = request.form.getlist("logout_token")
-    try:
-        if len(tokens) != 1:
-            raise PortalTokenError("exactly one logout_token is required")
-        claims = validate_logout_token(CONSOLE, tokens[0])
-    except PortalTokenError as exc:
-        log.warning("seal console: refused a logout token: %s", exc.reason)
-        response = jsonify({"error": "invalid_request", "error_description": exc.reason})
-        response.status_code = 400
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    record_logout(CONSOLE, claims["sid"])  # idempotent; tolerates the same token twice
-    response = make_response("", 200)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return RP.backchannel_logout()
 
 
 @bp.get("/seals/<seal_id>.png")

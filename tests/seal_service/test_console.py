@@ -108,7 +108,7 @@ def sign_in(world: World, *, uscc: str | None = None, sid: str | None = None) ->
         "csrf": csrf,
     }
     with world.app.test_request_context("/seal/"):
-        cookie = console._serializer().dumps(state)
+        cookie = console.RP.serializer().dumps(state)
     client.set_cookie(console.COOKIE, cookie, path=console.COOKIE_PATH)
     return Operator(client, csrf, sub)
 
@@ -318,6 +318,8 @@ def test_every_post_needs_the_session_and_the_csrf_token(world: World) -> None:
         assert status == 400 and reply["error"] == "csrf", path
         status, reply = post(op, path, {"document": blank_pdf(2), "csrf_token": "forged"})
         assert status == 400 and reply["error"] == "csrf", path
+        status, reply = post(op, path, {"document": blank_pdf(2), "csrf_token": "伪造的令牌"})
+        assert status == 400 and reply["error"] == "csrf", path  # not a 500 (non-ASCII)
 
 
 # ----------------------------------------------------------------------------- sealing
