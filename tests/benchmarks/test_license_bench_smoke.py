@@ -17,6 +17,9 @@ def test_license_benchmark_quick_mode() -> None:
         figures = result["signing"][alg]
         assert figures["raw_per_s"] > 0 and figures["credential_per_s"] > 0
         assert 0 < figures["ratio"] <= 1.5
+    issuance = result["issuance"]
+    assert issuance["issued_per_s"] > 0 and issuance["raw_sm2_per_s"] > 0
+    assert 0 < issuance["ratio"] < 1
     rows = result["qr"]["rows"]
     assert len(rows) == len(license_types()) * 2 * 2  # types x algorithms x disclosures
     assert all(1 <= r["version"] <= 40 for r in rows)
