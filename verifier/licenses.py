@@ -278,15 +278,19 @@ def verify_license_qr(
         return LicenseVerdict(
             INDETERMINATE, ("malformed",), f"longer than {MAX_QR_TEXT} characters"
         )
-    why_stale = trust.stale(now)
-    if why_stale is not None:
-        return LicenseVerdict(INDETERMINATE, ("stale_trust_data",), why_stale)
     if not text.startswith(PREFIX) and ":" in text[:8]:
         return LicenseVerdict(
             INDETERMINATE,
             ("unsupported_version",),
             f"envelope {text.split(':', 1)[0]!r}: this verifier reads {PREFIX!r}",
         )
+    try:
+        presentation = decode_qr_text(text)
+    except TrustError as exc:
+        return LicenseVerdict(INDETERMINATE, ("malformed",), exc.message)
+    why_stale = trust.stale(now)
+    if why_stale is not None:
+        return LicenseVerdict(INDETERMINATE, ("stale_trust_data",), why_stale)
 
     def keys(iss: str, kid: bytes | None) -> list[PublicKey]:
         return list(trust.issuer_keys(iss, kid)) if trust.issuer(iss) is not None else []
@@ -298,7 +302,6 @@ def verify_license_qr(
         return value
 
     try:
-        presentation = decode_qr_text(text)
         if _without_key_binding(presentation):
             return LicenseVerdict(
                 INVALID, ("holder_binding_missing",), "no key-binding token: a copied credential"

@@ -1,11 +1,13 @@
 """``govtrust verify INPUT``: the verdict on a sealed document, for a counter clerk or a script.
 
-Today INPUT is an OFD package, a PDF (PAdES; every embedded signature), a
+INPUT is an OFD package, a PDF (PAdES; every embedded signature), a
 detached SES_Signature (``SignedValue.dat``) or a detached CMS SignedData
-(RFC 5652, DER); give the document a detached signature covers with
-``--data``. All go through :func:`verifier.documents.verify_document`. QR images and QR text
-(``--text``) arrive with the license wallet; until then they get an
-INDETERMINATE / ``unsupported_input`` verdict.
+(RFC 5652, DER) — give the document a detached signature covers with
+``--data`` — all through :func:`verifier.documents.verify_document`; or an
+e-license QR presentation: ``--text GT1:…`` (or a file holding that text),
+through :func:`verifier.licenses.verify_license_qr` with the hub's license
+issuers, keys and status lists as the trust data. QR *images* are not read yet
+(INDETERMINATE / ``unsupported_input``).
 
 Trust anchors: ``--roots ROOTS.pem``; otherwise the hub's root certificates
 when a hub database is configured and holds some; otherwise none, and chains
@@ -22,10 +24,12 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import click
 
+from license_wallet.qr import PREFIX
+from trust.errors import TrustError
 from trust.pki import Certificate, load_certificates
 from verifier.documents import (
     INDETERMINATE,
@@ -35,10 +39,11 @@ from verifier.documents import (
     DocumentVerdict,
     verify_document,
 )
+from verifier.licenses import MAX_QR_TEXT, IssuerInfo, LicenseVerdict, verify_license_qr
 
 from ._common import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, echo_json, get_hub, typed_errors
 
-__all__ = ["group", "REASON_TEXT"]
+__all__ = ["group", "REASON_TEXT", "HubLicenseTrust"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +88,30 @@ REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
     "pdf_malformed": ("PDF 文件无法解析", "PDF cannot be parsed"),
     "pdf_encrypted": ("PDF 已加密，无法验证", "PDF is encrypted"),
     "io_error": ("无法读取输入", "input cannot be read"),
+    # e-license QR presentations (verifier.licenses)
+    "unsupported_version": ("不支持的二维码版本", "unsupported QR format version"),
+    "bad_signature": ("发证机关签名无效", "the issuer's signature does not verify"),
+    "untrusted_issuer": ("发证机关不受信任", "the issuer is not trusted"),
+    "issuer_inactive": ("发证机关已停用", "the issuer is not active"),
+    "issuer_not_authorized_for_type": (
+        "发证机关无权颁发此类证照",
+        "the issuer may not issue this license type",
+    ),
+    "revoked": ("证照已吊销", "the license is revoked"),
+    "suspended": ("证照已暂停", "the license is suspended"),
+    "status_unknown": ("无法确认证照状态", "the license status is unknown"),
+    "holder_binding_missing": ("缺少持证人设备签名", "no holder device signature"),
+    "holder_binding_invalid": ("持证人设备签名无效", "the holder device signature is invalid"),
+    "disclosure_not_signed": ("出示的信息未经发证机关签名", "a shown field is not signed"),
+    "presentation_expired": (
+        "二维码已过期，请持证人刷新",
+        "the QR has expired; ask for a fresh one",
+    ),
+    "nonce_mismatch": ("二维码不是为本窗口生成的", "the QR was not made for this counter"),
+    "audience_mismatch": ("二维码不是为本窗口生成的", "the QR was not made for this verifier"),
+    "replayed": ("二维码已被使用过", "this QR was already shown"),
+    "stale_trust_data": ("信任数据过旧", "the trust data is too old"),
+    "invalid": ("证照无效", "the license is not valid"),
 }
 
 
@@ -188,16 +217,109 @@ def _emit(verdict: DocumentVerdict, *, as_json: bool, source: str, roots_from: s
         click.echo(f"  (trust anchors: {roots_from})")
 
 
+class HubLicenseTrust:
+    """The hub database as a :class:`verifier.licenses.LicenseTrust`: registry
+    entries, published license keys and the hub's own status lists (always fresh)."""
+
+    def __init__(self, hub: Any) -> None:
+        self._hub = hub
+        self._keys = hub.licenses.issuer_keys()
+
+    def issuer(self, participant_id: str) -> IssuerInfo | None:
+        p = self._hub.registry.find(participant_id)
+        if p is None or not p.has_role("license_issuer"):
+            return None
+        return IssuerInfo(
+            p.id, p.name_zh, p.name_en, p.status.value == "active", frozenset(p.license_types)
+        )
+
+    def issuer_keys(self, participant_id: str, kid: bytes | None) -> list[Any]:
+        return list(self._keys(participant_id, kid))
+
+    def status(self, uri: str, index: int) -> int | None:
+        try:
+            return int(self._hub.licenses.status_of(uri, index))
+        except TrustError:
+            return None
+
+    def stale(self, now: datetime) -> str | None:
+        return None
+
+
+class _NoTrustData:
+    """No hub here: every readable presentation is INDETERMINATE / stale_trust_data."""
+
+    def issuer(self, participant_id: str) -> IssuerInfo | None:
+        return None
+
+    def issuer_keys(self, participant_id: str, kid: bytes | None) -> list[Any]:
+        return []
+
+    def status(self, uri: str, index: int) -> int | None:
+        return None
+
+    def stale(self, now: datetime) -> str | None:
+        return "no trust data: no hub database is configured here"
+
+
+def _license_trust(ctx: click.Context) -> HubLicenseTrust | _NoTrustData:
+    """The hub's license trust data when a hub database is configured; never creates one."""
+    config = (ctx.find_object(dict) or {}).get("config")
+    if config is None:
+        return _NoTrustData()
+    url: str = config.database_url
+    if url.startswith("sqlite"):
+        _, _, db_path = url.partition(":///")
+        if not db_path or not Path(db_path).is_file():
+            return _NoTrustData()
+    try:
+        return HubLicenseTrust(get_hub(ctx))
+    except Exception as exc:  # an unusable hub only means "no trust data"
+        log.info("no hub trust data (%s: %s)", type(exc).__name__, exc)
+        return _NoTrustData()
+
+
+def _emit_license(verdict: LicenseVerdict, *, as_json: bool) -> None:
+    if as_json:
+        echo_json({**verdict.as_dict(), "input": "qr-text"})
+        return
+    click.echo(click.style(_HEADLINE[verdict.verdict], fg=_COLOUR[verdict.verdict], bold=True))
+    for code in verdict.reasons:
+        click.echo(f"  {_reason_line(code)}")
+    if verdict.detail:
+        click.echo(f"  {verdict.detail}")
+    body = verdict.as_dict()
+    if "issuer" in body:
+        click.echo(f"  发证机关 issuer: {body['issuer']['name_zh']} ({body['issuer']['id']})")
+    lic = body.get("license")
+    if lic:
+        click.echo(f"  证照 license: {lic['type_name_zh']} {lic['identifier']}")
+        click.echo(f"  有效期 valid: {lic['valid_from']} – {lic['valid_until'] or '长期'}")
+        for key, value in lic["fields"].items():
+            click.echo(f"    {key}: {value}")
+
+
 def _unusable(message: str, code: str, *, as_json: bool, source: str) -> None:
     click.echo(f"govtrust: {code}: {message}", err=True)
     if as_json:
         echo_json({"verdict": INDETERMINATE, "reasons": [code], "detail": message, "input": source})
 
 
+def _qr_text_file(name: str) -> str | None:
+    """The text of a small file that holds a QR presentation (``GT1:…``), else None."""
+    path = Path(name)
+    if not path.is_file() or path.stat().st_size > MAX_QR_TEXT + 2:
+        return None
+    text = path.read_bytes()
+    if not text.startswith(PREFIX.encode()):
+        return None
+    return text.decode("ascii", errors="replace").strip()
+
+
 @click.command("verify")
 @click.argument("input_", metavar="INPUT")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (verdict, reasons, …).")
-@click.option("--text", "is_text", is_flag=True, help="INPUT is QR text (not yet supported).")
+@click.option("--text", "is_text", is_flag=True, help="INPUT is the QR text itself (GT1:…).")
 @click.option(
     "--data",
     "data_file",
@@ -239,16 +361,20 @@ def group(
 
     Exit 0 VALID, 1 INVALID, 2 INDETERMINATE or unusable input.
     """
-    if is_text or input_.lower().endswith(_IMAGE_SUFFIXES):
+    if input_.lower().endswith(_IMAGE_SUFFIXES):
         verdict = DocumentVerdict(
             INDETERMINATE,
             ("unsupported_input",),
             None,
-            detail="QR codes are not yet supported (they come with the license wallet)"
-            " / 暂不支持二维码",
+            detail="QR images are not read yet; give the QR text with --text / 暂不支持二维码图片",
         )
-        _emit(verdict, as_json=as_json, source="text" if is_text else input_, roots_from="none")
+        _emit(verdict, as_json=as_json, source=input_, roots_from="none")
         ctx.exit(EXIT_UNUSABLE)
+    qr_text = input_ if is_text else _qr_text_file(input_)
+    if qr_text is not None:
+        license_verdict = verify_license_qr(qr_text, _license_trust(ctx), now=at)
+        _emit_license(license_verdict, as_json=as_json)
+        ctx.exit(_EXIT[license_verdict.verdict])
     path = Path(input_)
     if not path.is_file():
         _unusable(f"{input_}: no such file", "io_error", as_json=as_json, source=input_)

@@ -83,7 +83,20 @@ def test_issue_present_verify_revoke(run, holder, tmp_path: Path) -> None:
     assert out["verdict"] == "VALID" and out["status"] == "VALID"
     assert out["fields"] == {"holder_name": "张晓明", "birth_date": "1990-03-07"}
 
+    counter = run("verify", "--text", qr, "--json")  # the counter's command, same verdict
+    assert counter.exit_code == 0, counter.output
+    body = json.loads(counter.stdout)
+    assert (body["verdict"], body["reasons"]) == ("VALID", [])
+    assert body["issuer"]["id"] == "mps" and body["license"]["identifier"] == lic["identifier"]
+    qr_file = tmp_path / "scan.txt"
+    qr_file.write_text(qr + "\n")  # what a keyboard-wedge scanner saved
+    human = run("verify", str(qr_file))
+    assert human.exit_code == 0 and human.stdout.splitlines()[0] == "有效 VALID"
+    assert "张晓明" in human.stdout
+
     assert run("license", "suspend", lic["id"]).exit_code == 0
+    counter = run("verify", "--text", qr, "--json")
+    assert counter.exit_code == 1 and json.loads(counter.stdout)["reasons"] == ["suspended"]
     refused = run("license", "verify", qr, "--json")
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["reason"] == "license_suspended"

@@ -255,14 +255,22 @@ def test_bad_at_is_a_usage_error(tmp_path: Path) -> None:
     assert "ISO 8601" in r.stderr
 
 
-@pytest.mark.parametrize("args", [["qr.png"], ["photo.JPG"], ["--text", "GT1:abc"]])
-def test_qr_inputs_are_not_yet_supported(tmp_path: Path, args: list[str]) -> None:
+@pytest.mark.parametrize("args", [["qr.png"], ["photo.JPG"]])
+def test_qr_images_are_not_read_yet(tmp_path: Path, args: list[str]) -> None:
     r = run(*args, tmp_path=tmp_path)
     assert r.exit_code == 2
     assert r.stdout.splitlines()[0] == "无法确定 INDETERMINATE"
-    assert "not yet supported" in r.stdout
+    assert "not read yet" in r.stdout
     obj = as_json(run(*args, "--json", tmp_path=tmp_path))
     assert (obj["verdict"], obj["reasons"]) == ("INDETERMINATE", ["unsupported_input"])
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"), [("GT1:abc", "malformed"), ("HC1:6BFOXN", "unsupported_version")]
+)
+def test_unreadable_qr_text_is_indeterminate(tmp_path: Path, text: str, reason: str) -> None:
+    obj = as_json(run("--text", text, "--json", tmp_path=tmp_path))
+    assert (obj["verdict"], obj["reasons"]) == ("INDETERMINATE", [reason])
 
 
 def test_help_lists_the_options(tmp_path: Path) -> None:
