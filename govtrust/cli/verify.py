@@ -162,21 +162,32 @@ def _read_certs(paths: tuple[str, ...]) -> list[Certificate]:
     return certs
 
 
-def _hub_roots(ctx: click.Context) -> tuple[list[Certificate], list[Certificate]]:
-    """The hub's roots and issuing CAs when a hub database is configured and holds
-    some; else none."""
+def _existing_hub(ctx: click.Context) -> Any | None:
+    """The configured hub if its database exists and opens; never creates one."""
     config = (ctx.find_object(dict) or {}).get("config")
     if config is None:
-        return [], []
+        return None
     url: str = config.database_url
     if url.startswith("sqlite"):
         _, _, db_path = url.partition(":///")
         if not db_path or not Path(db_path).is_file():
-            return [], []  # no hub here: do not create one as a side effect
+            return None  # no hub here: do not create one as a side effect
     try:
-        pki = get_hub(ctx).pki
-        return list(pki.roots()), list(pki.cas())
-    except Exception as exc:  # an unusable or uninitialised hub only means "no default roots"
+        return get_hub(ctx)
+    except Exception as exc:  # an unusable or uninitialised hub only means "no hub data"
+        log.info("no hub (%s: %s)", type(exc).__name__, exc)
+        return None
+
+
+def _hub_roots(ctx: click.Context) -> tuple[list[Certificate], list[Certificate]]:
+    """The hub's roots and issuing CAs when a hub database is configured and holds
+    some; else none."""
+    hub = _existing_hub(ctx)
+    if hub is None:
+        return [], []
+    try:
+        return list(hub.pki.roots()), list(hub.pki.cas())
+    except Exception as exc:  # an uninitialised hub only means "no default roots"
         log.info("no hub roots (%s: %s)", type(exc).__name__, exc)
         return [], []
 
@@ -264,17 +275,10 @@ class _NoTrustData:
 
 def _license_trust(ctx: click.Context) -> HubLicenseTrust | _NoTrustData:
     """The hub's license trust data when a hub database is configured; never creates one."""
-    config = (ctx.find_object(dict) or {}).get("config")
-    if config is None:
-        return _NoTrustData()
-    url: str = config.database_url
-    if url.startswith("sqlite"):
-        _, _, db_path = url.partition(":///")
-        if not db_path or not Path(db_path).is_file():
-            return _NoTrustData()
+    hub = _existing_hub(ctx)
     try:
-        return HubLicenseTrust(get_hub(ctx))
-    except Exception as exc:  # an unusable hub only means "no trust data"
+        return HubLicenseTrust(hub) if hub is not None else _NoTrustData()
+    except Exception as exc:  # an uninitialised hub only means "no trust data"
         log.info("no hub trust data (%s: %s)", type(exc).__name__, exc)
         return _NoTrustData()
 
