@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,12 @@ def _pyhanko_status(pdf: bytes, roots: list[Any]) -> Any:
             "revocation_mode": "require",
         }
     )
-    return validate_pdf_signature(reader.embedded_signatures[0], signer_validation_context=vc)
+    # In a worker thread: Playwright's sync API (browser tests, same session) keeps an
+    # event loop running on this thread, and pyHanko's sync wrapper calls asyncio.run.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(
+            validate_pdf_signature, reader.embedded_signatures[0], signer_validation_context=vc
+        ).result()
 
 
 def test_api_seals_at_b_lt_with_the_hubs_crls(api: Any) -> None:
