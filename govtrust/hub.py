@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
-from keys import KeyPurpose, KeyState, KeyStore, MasterKey, MasterKeyError, SoftwareCustody
+from keys import HUB, KeyPurpose, KeyState, KeyStore, MasterKey, MasterKeyError, SoftwareCustody
 from keys._custody import Custody
 from trust.errors import KeyNotFound
 
@@ -154,6 +154,19 @@ class Hub:
             # License issuers' license and status-list keys (JWK with the COSE kid),
             # so that offline verifiers need only the signed trust list.
             "govtrust.license_wallet": {"issuers": self.licenses.issuers()},
+            # The transparency log's checkpoint keys, so that an offline verifier
+            # can check the checkpoint in its trust bundle (verifier/bundle.py).
+            "govtrust.log": {
+                "origin": self.log.origin,
+                "keys": [
+                    {"kid": k.kid, "alg": k.algorithm.name, "jwk": k.public_key.jwk(kid=k.kid)}
+                    for k in self.keys.list(
+                        purpose=KeyPurpose.LOG,
+                        owner=HUB,
+                        states=(KeyState.ACTIVE, KeyState.RETIRING),
+                    )
+                ],
+            },
         }
 
     @cached_property
@@ -249,6 +262,31 @@ class Hub:
         )
         self._tsas[algorithm] = tsa
         return tsa
+
+    def verifier_bundle(self) -> bytes:
+        """The offline verifiers' trust bundle (:mod:`verifier.bundle`): the current
+        signed trust list, every license status list and the log checkpoint, each
+        carrying its own signature. Served as ``GET /verifier/bundle.json``."""
+        import base64
+        import json
+
+        from verifier.bundle import BUNDLE_FORMAT
+
+        published = self.trust_lists.current()
+        lists = {}
+        for list_id in self.licenses.status_lists():
+            token = self.licenses.status_list_token(list_id)
+            lists[self.licenses.status_uri(list_id)] = (
+                base64.urlsafe_b64encode(token.token).rstrip(b"=").decode()
+            )
+        body = {
+            "format": BUNDLE_FORMAT,
+            "hub": self.config.base_url,
+            "trust_list": published.document.decode(),
+            "status_lists": lists,
+            "checkpoint": self.log.checkpoint(),
+        }
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
     def migrate(self) -> None:
         upgrade(self.db.engine)

@@ -25,6 +25,20 @@ def trust_list() -> Any:
     return response
 
 
+@bp.get("/verifier/bundle.json")
+def verifier_bundle() -> Any:
+    """The offline verifiers' trust bundle (``govtrust verifier sync``): the signed
+    trust list, every license status list and the log checkpoint. Each part is
+    signed on its own; the envelope is not, and verifiers trust nothing in it."""
+    from verifier.bundle import BUNDLE_MEDIA_TYPE
+
+    body = current_app.extensions["govtrust"].verifier_bundle()
+    response = Response(body, mimetype=BUNDLE_MEDIA_TYPE)
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response.make_conditional(request)
+
+
 @bp.get("/.well-known/trust-roots.pem")
 def trust_roots() -> Any:
     """The hub root certificates. Verifiers must pin these from an out-of-band

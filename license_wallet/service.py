@@ -84,6 +84,8 @@ STATUS_TOKEN_LIFETIME: Final = timedelta(hours=24)
 #: Verifiers re-fetch after this long (``ttl`` claim and ``Cache-Control: max-age``).
 STATUS_TOKEN_TTL: Final = 300
 #: A cached token is re-signed when older than this even if nothing changed.
+#: Registry states in which an issuer (and its keys) appear in the trust list.
+_LISTED_STATES: Final = frozenset({"active", "suspended", "revoked"})
 STATUS_TOKEN_REFRESH: Final = timedelta(hours=1)
 COSE_KID_LENGTH: Final = 8
 #: How long an issuer's active key id is remembered (rotation is seen within this).
@@ -281,12 +283,14 @@ class LicenseService:
         ]
 
     def issuers(self) -> list[dict[str, Any]]:
-        """Every active license issuer with its published keys (active and retiring
-        license and status-list keys) — what verifiers need. ``cose_kid`` is the
-        COSE ``kid`` (base64url) the credentials carry."""
+        """Every listed license issuer (active, suspended or revoked: ``status``)
+        with its published keys (active and retiring license and status-list
+        keys) — what verifiers need; an inactive issuer's keys stay listed so that
+        verifiers can say "issuer inactive" rather than "unknown". ``cose_kid`` is
+        the COSE ``kid`` (base64url) the credentials carry."""
         out = []
         for p in self._participants.list():
-            if p.status.value != "active" or not p.has_role("license_issuer"):
+            if p.status.value not in _LISTED_STATES or "license_issuer" not in p.roles:
                 continue
             keys = []
             for purpose in (KeyPurpose.LICENSE, KeyPurpose.STATUS_LIST):
@@ -307,6 +311,7 @@ class LicenseService:
                     "name_zh": p.name_zh,
                     "name_en": p.name_en,
                     "uscc": p.uscc,
+                    "status": p.status.value,
                     "license_types": list(p.license_types),
                     "keys": keys,
                 }

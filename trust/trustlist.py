@@ -26,8 +26,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +34,7 @@ from typing import Any, Final
 
 from .crypto import Signer
 from .errors import CertificateError, TrustError
+from .files import atomic_write
 from .jws import JWSError, canonical_json, parse_general, sign_general, strict_json_loads
 from .pki import Certificate, load_certificate, validate_path
 
@@ -423,8 +422,8 @@ class TrustListClient:
             roots=[base64.b64encode(r).decode() for r in new_roots] or self._state.roots,
         )
         self._state_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self._state_dir / self.LIST_FILE, document)
-        _atomic_write(self._state_dir / self.STATE_FILE, json.dumps(self._state.__dict__).encode())
+        atomic_write(self._state_dir / self.LIST_FILE, document)
+        atomic_write(self._state_dir / self.STATE_FILE, json.dumps(self._state.__dict__).encode())
         return tl
 
     def current(self, *, now: datetime) -> TrustList:
@@ -447,16 +446,3 @@ class TrustListClient:
             )
         except (ValueError, KeyError, TypeError):
             raise TrustListError("trust-list state file is corrupt", code="state_corrupt") from None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -35,7 +35,7 @@ cli.add_command(serve)
 cli.add_command(crypto)
 cli.add_command(keys_group)
 
-for _name in ("pki", "admin", "trustlist", "log", "idp", "seal", "license", "verify"):
+for _name in ("pki", "admin", "trustlist", "log", "idp", "seal", "license", "verify", "verifier"):
     try:  # command groups contributed by other modules as they arrive
         _mod = __import__(f"govtrust.cli.{_name}", fromlist=["group"])
         cli.add_command(_mod.group)

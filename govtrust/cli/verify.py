@@ -39,7 +39,13 @@ from verifier.documents import (
     DocumentVerdict,
     verify_document,
 )
-from verifier.licenses import MAX_QR_TEXT, IssuerInfo, LicenseVerdict, verify_license_qr
+from verifier.licenses import (
+    MAX_QR_TEXT,
+    IssuerInfo,
+    LicenseTrust,
+    LicenseVerdict,
+    verify_license_qr,
+)
 
 from ._common import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, echo_json, get_hub, typed_errors
 
@@ -258,7 +264,10 @@ class HubLicenseTrust:
 
 
 class _NoTrustData:
-    """No hub here: every readable presentation is INDETERMINATE / stale_trust_data."""
+    """No usable trust data: every readable presentation is INDETERMINATE / stale_trust_data."""
+
+    def __init__(self, why: str = "no trust data: run govtrust verifier sync") -> None:
+        self._why = why
 
     def issuer(self, participant_id: str) -> IssuerInfo | None:
         return None
@@ -270,11 +279,23 @@ class _NoTrustData:
         return None
 
     def stale(self, now: datetime) -> str | None:
-        return "no trust data: no hub database is configured here"
+        return self._why
 
 
-def _license_trust(ctx: click.Context) -> HubLicenseTrust | _NoTrustData:
-    """The hub's license trust data when a hub database is configured; never creates one."""
+def _license_trust(ctx: click.Context, now: datetime | None) -> LicenseTrust:
+    """The synced offline bundle when the cache folder holds one (``govtrust
+    verifier sync``), else the hub's own data when a hub database is configured
+    (never creates one), else no trust data."""
+    from verifier.bundle import BUNDLE_FILE, BundleError, load_cache
+
+    from .verifier import cache_dir
+
+    cache = cache_dir(ctx)
+    if (cache / BUNDLE_FILE).exists():
+        try:
+            return load_cache(cache, now=now or datetime.now(UTC))
+        except BundleError as exc:
+            return _NoTrustData(f"the synced trust bundle in {cache} is unusable: {exc.message}")
     hub = _existing_hub(ctx)
     try:
         return HubLicenseTrust(hub) if hub is not None else _NoTrustData()
@@ -376,7 +397,7 @@ def group(
         ctx.exit(EXIT_UNUSABLE)
     qr_text = input_ if is_text else _qr_text_file(input_)
     if qr_text is not None:
-        license_verdict = verify_license_qr(qr_text, _license_trust(ctx), now=at)
+        license_verdict = verify_license_qr(qr_text, _license_trust(ctx, at), now=at)
         _emit_license(license_verdict, as_json=as_json)
         ctx.exit(_EXIT[license_verdict.verdict])
     path = Path(input_)

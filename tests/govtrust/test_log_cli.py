@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import secrets
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from click.testing import CliRunner
+from hub_helpers import serve
 from sqlalchemy import delete, update
-from werkzeug.serving import make_server
 
-from govtrust.app import create_app
 from govtrust.cli import cli
 from govtrust.config import Config
 from govtrust.hub import Hub
@@ -89,19 +86,6 @@ def save(hub: Hub, path) -> str:
 
 def size_of(note: str) -> int:
     return parse_checkpoint(parse_note(note).text).size
-
-
-@contextmanager
-def serve(hub: Hub, config: Config) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, create_app(config, hub=hub), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 def test_checkpoint_prints_the_signed_note(hub_a, config) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import cbor2
 import pytest
+from hub_helpers import demo_world
 from sqlalchemy import func, select
 
 from govtrust.demo import seed_demo
@@ -37,10 +38,7 @@ BUSINESS = license_type("business_license").code
 
 @pytest.fixture
 def world(hub: Any) -> Any:
-    hub.ensure_hub_keys()
-    hub.registry.seed(seed_participants())
-    seed_demo(hub)
-    return hub
+    return demo_world(hub)
 
 
 def holder() -> Any:
