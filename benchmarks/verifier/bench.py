@@ -11,6 +11,7 @@ from typing import Any, Final
 from .._harness import format_table, host_info, interleaved, loadavg, median, progress
 
 TARGETS: Final = {"ES256": 3000.0, "SM2": 1500.0}
+PHOTO_TARGET_MS: Final = 15.0
 STATUS_URI: Final = "https://hub.example/api/license/v1/status/mps.cwt"
 
 
@@ -80,6 +81,8 @@ def _case(alg: str, family: str, now: datetime) -> tuple[Any, Any, Any]:
         issuer_pub.verify(alg, message, issuer_sig)
         holder_pub.verify("ES256", message, holder_sig)
 
+    verify.text = text  # type: ignore[attr-defined]
+    verify.trust = trust  # type: ignore[attr-defined]
     return verify, raw, len(text)
 
 
@@ -116,8 +119,132 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "target": TARGETS[alg],
             "status": "PASS" if rate is not None and rate >= TARGETS[alg] else "MISS",
         }
+    progress("verifier: photo of a version-20 QR → verdict")
+    result["photo"] = _photo(now, 8 if quick else 60)
+    fuzz_cases = int(getattr(args, "fuzz_cases", 0) or (2_000 if quick else 100_000))
+    progress(f"verifier: fuzz, {fuzz_cases:,} mutated QR texts")
+    result["fuzz"] = _fuzz(now, fuzz_cases)
     result["loadavg_end"] = loadavg()
     return result
+
+
+def _photo(now: datetime, calls: int) -> dict[str, Any]:
+    """Median wall time of photo → verdict for a 1000-pixel JPEG of an ES256
+    issuer's minimal presentation (QR version ≥ 20, turned 15°, slightly tilted
+    and soft), beside the bare pipeline on the same bytes: Pillow decode +
+    greyscale + one zxing-cpp pass."""
+    import io
+    import time
+
+    import zxingcpp
+    from PIL import Image
+
+    from license_wallet.qr import render_qr
+    from verifier.images import verify_license_image
+    from verifier.licenses import VALID
+
+    from .photos import photo
+
+    verify, _, _ = _case("ES256", "p256", now)
+    text, trust = verify.text, verify.trust  # type: ignore[attr-defined]
+    version = render_qr(text).version
+    jpeg = photo(text, side=1000, angle=15, tilt=0.08, blur=0.7, noise=12, jpeg_quality=80)
+
+    def ours() -> None:
+        verdict, _ = verify_license_image(jpeg, trust, now=now)
+        if verdict.verdict != VALID:
+            raise RuntimeError(f"photo does not verify: {verdict}")
+
+    def peer() -> None:
+        img = Image.open(io.BytesIO(jpeg)).convert("L")
+        if not zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode):
+            raise RuntimeError("zxing-cpp does not read the photo")
+
+    a, b = [], []
+    for _ in range(calls):  # interleaved, wall clock (what the clerk waits)
+        t = time.perf_counter()
+        ours()
+        a.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        peer()
+        b.append((time.perf_counter() - t) * 1000)
+    ms, peer_ms = median(a), median(b)
+    assert ms is not None and peer_ms is not None
+    return {
+        "qr_version": version,
+        "jpeg_bytes": len(jpeg),
+        "ms": ms,
+        "peer_ms": peer_ms,
+        "ratio": ms / peer_ms,
+        "target_ms": PHOTO_TARGET_MS,
+        "status": "PASS" if ms <= PHOTO_TARGET_MS and version >= 20 else "MISS",
+    }
+
+
+def _mutations(text: str, rng: Any) -> Any:
+    """Random and hostile QR texts: bit flips, truncations, insertions, other
+    prefixes, Base45 of zlib bombs and of deeply nested CBOR, random Base45."""
+    import zlib
+
+    from license_wallet.qr import PREFIX, b45encode
+
+    b45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    bomb = PREFIX + b45encode(zlib.compress(b"\x00" * 5_000_000, 9))
+    deep = PREFIX + b45encode(zlib.compress(b"\x81" * 100_000 + b"\x00"))
+    while True:
+        choice = rng.randrange(8)
+        chars = list(text)
+        if choice == 0:
+            for _ in range(rng.randrange(1, 4)):
+                i = rng.randrange(len(PREFIX), len(chars))
+                chars[i] = rng.choice(b45)
+            yield "".join(chars)
+        elif choice == 1:
+            yield text[: rng.randrange(len(text))]
+        elif choice == 2:
+            i = rng.randrange(len(PREFIX), len(text))
+            yield text[:i] + "".join(rng.choice(b45) for _ in range(rng.randrange(1, 9))) + text[i:]
+        elif choice == 3:
+            yield rng.choice(["HC1:", "GT2:", "gt1:", "", "GT1:GT1:", "DGC1:"]) + text[4:]
+        elif choice == 4:
+            yield rng.choice([bomb, deep])
+        elif choice == 5:
+            yield PREFIX + "".join(rng.choice(b45) for _ in range(rng.randrange(0, 900)))
+        elif choice == 6:
+            data = bytearray(text.encode())
+            data[rng.randrange(len(data))] = rng.randrange(256)
+            yield bytes(data)
+        else:
+            yield text  # the genuine one, so VALID stays reachable
+
+
+def _fuzz(now: datetime, cases: int) -> dict[str, Any]:
+    """Only verdicts come out of :func:`verify_license_qr`, never an exception."""
+    import random
+    import time
+    from collections import Counter
+
+    from verifier.licenses import verify_license_qr
+
+    verify, _, _ = _case("ES256", "p256", now)
+    text, trust = verify.text, verify.trust  # type: ignore[attr-defined]
+    rng = random.Random(20261127)
+    verdicts: Counter[str] = Counter()
+    exceptions = 0
+    start = time.perf_counter()
+    for _, candidate in zip(range(cases), _mutations(text, rng), strict=False):
+        try:
+            verdicts[verify_license_qr(candidate, trust, now=now).verdict] += 1
+        except Exception:  # noqa: BLE001 - counting is the point
+            exceptions += 1
+    seconds = time.perf_counter() - start
+    return {
+        "cases": cases,
+        "exceptions": exceptions,
+        "verdicts": dict(verdicts),
+        "per_s": cases / seconds,
+        "status": "PASS" if exceptions == 0 else "FAIL",
+    }
 
 
 def render(result: dict[str, Any]) -> str:
@@ -133,6 +260,15 @@ def render(result: dict[str, Any]) -> str:
             r["status"],
         ]
         for alg, r in result["algorithms"].items()
+    ]
+    ph, fz = result["photo"], result["fuzz"]
+    extra = [
+        "",
+        f"photo → verdict (1000 px JPEG, QR version {ph['qr_version']}): median "
+        f"{ph['ms']:.1f} ms vs bare Pillow + zxing-cpp {ph['peer_ms']:.1f} ms "
+        f"(ratio {ph['ratio']:.2f}); target ≤ {ph['target_ms']:.0f} ms: {ph['status']}",
+        f"fuzz: {fz['cases']:,} mutated QR texts, {fz['exceptions']} exceptions, "
+        f"{fz['per_s']:,.0f}/s, verdicts {fz['verdicts']}: {fz['status']}",
     ]
     return "\n".join(
         [
@@ -152,5 +288,6 @@ def render(result: dict[str, Any]) -> str:
                 ],
                 rows,
             ),
+            *extra,
         ]
     )

@@ -60,7 +60,7 @@ _HEADLINE: Final = {
     INDETERMINATE: "无法确定 INDETERMINATE",
 }
 _COLOUR: Final = {VALID: "green", INVALID: "red", INDETERMINATE: "yellow"}
-_IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg")
+_IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg", ".webp")
 
 #: Reason code → (Chinese, English), for the human-readable output.
 REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
@@ -117,6 +117,7 @@ REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
     "audience_mismatch": ("二维码不是为本窗口生成的", "the QR was not made for this verifier"),
     "replayed": ("二维码已被使用过", "this QR was already shown"),
     "stale_trust_data": ("信任数据过旧", "the trust data is too old"),
+    "unreadable_image": ("图片中无法识别二维码", "no readable QR code in the image"),
     "invalid": ("证照无效", "the license is not valid"),
 }
 
@@ -304,9 +305,9 @@ def _license_trust(ctx: click.Context, now: datetime | None) -> LicenseTrust:
         return _NoTrustData()
 
 
-def _emit_license(verdict: LicenseVerdict, *, as_json: bool) -> None:
+def _emit_license(verdict: LicenseVerdict, *, as_json: bool, source: str = "qr-text") -> None:
     if as_json:
-        echo_json({**verdict.as_dict(), "input": "qr-text"})
+        echo_json({**verdict.as_dict(), "input": source})
         return
     click.echo(click.style(_HEADLINE[verdict.verdict], fg=_COLOUR[verdict.verdict], bold=True))
     for code in verdict.reasons:
@@ -328,6 +329,23 @@ def _unusable(message: str, code: str, *, as_json: bool, source: str) -> None:
     click.echo(f"govtrust: {code}: {message}", err=True)
     if as_json:
         echo_json({"verdict": INDETERMINATE, "reasons": [code], "detail": message, "input": source})
+
+
+_IMAGE_MAGIC: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+
+
+def _is_image(name: str) -> bool:
+    """A PNG, JPEG or WebP file (a camera photo or a screenshot of a QR), by its
+    first bytes; by its name when it names an image (so a broken photo is
+    reported as an unreadable image, not as an unknown document)."""
+    path = Path(name)
+    if not path.is_file():
+        return False
+    with path.open("rb") as f:
+        head = f.read(12)
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return True
+    return name.lower().endswith(_IMAGE_SUFFIXES)
 
 
 def _qr_text_file(name: str) -> str | None:
@@ -386,15 +404,14 @@ def group(
 
     Exit 0 VALID, 1 INVALID, 2 INDETERMINATE or unusable input.
     """
-    if input_.lower().endswith(_IMAGE_SUFFIXES):
-        verdict = DocumentVerdict(
-            INDETERMINATE,
-            ("unsupported_input",),
-            None,
-            detail="QR images are not read yet; give the QR text with --text / 暂不支持二维码图片",
-        )
-        _emit(verdict, as_json=as_json, source=input_, roots_from="none")
-        ctx.exit(EXIT_UNUSABLE)
+    if not is_text and _is_image(input_):
+        from verifier.images import MAX_IMAGE_BYTES, verify_license_image
+
+        with Path(input_).open("rb") as f:
+            image = f.read(MAX_IMAGE_BYTES + 1)
+        license_verdict, _ = verify_license_image(image, _license_trust(ctx, at), now=at)
+        _emit_license(license_verdict, as_json=as_json, source="qr-image")
+        ctx.exit(_EXIT[license_verdict.verdict])
     qr_text = input_ if is_text else _qr_text_file(input_)
     if qr_text is not None:
         license_verdict = verify_license_qr(qr_text, _license_trust(ctx, at), now=at)

@@ -9,11 +9,18 @@ from benchmarks.verifier import render, run
 
 
 def test_verifier_benchmark_quick_mode() -> None:
-    result = run(argparse.Namespace(quick=True, seconds=0.05, repetitions=1, clock="cpu"))
+    result = run(
+        argparse.Namespace(quick=True, seconds=0.05, repetitions=1, clock="cpu", fuzz_cases=500)
+    )
     json.dumps(result, allow_nan=False)
     assert set(result["algorithms"]) == {"ES256", "SM2"}
     for figures in result["algorithms"].values():
         assert figures["verdicts_per_s"] > 0 and figures["raw_pairs_per_s"] > 0
         assert 0 < figures["ratio"] < 1.5
         assert figures["status"] in {"PASS", "MISS"}
-    assert "verdicts/s" in render(result)
+    assert result["photo"]["qr_version"] >= 20 and result["photo"]["ms"] > 0
+    fuzz = result["fuzz"]
+    assert fuzz["cases"] == 500 and fuzz["exceptions"] == 0 and fuzz["status"] == "PASS"
+    assert fuzz["verdicts"].get("VALID", 0) > 0 and fuzz["verdicts"].get("INDETERMINATE", 0) > 0
+    text = render(result)
+    assert "verdicts/s" in text and "photo → verdict" in text and "fuzz:" in text

@@ -90,6 +90,9 @@ def test_issue_present_verify_revoke(run, holder, tmp_path: Path) -> None:
     assert body["issuer"]["id"] == "mps" and body["license"]["identifier"] == lic["identifier"]
     qr_file = tmp_path / "scan.txt"
     qr_file.write_text(qr + "\n")  # what a keyboard-wedge scanner saved
+    photo = run("verify", str(png), "--json")  # the PNG the wallet would show, as a picture
+    assert photo.exit_code == 0, photo.output
+    assert json.loads(photo.stdout)["input"] == "qr-image"
     human = run("verify", str(qr_file))
     assert human.exit_code == 0 and human.stdout.splitlines()[0] == "有效 VALID"
     assert "张晓明" in human.stdout

@@ -255,14 +255,31 @@ def test_bad_at_is_a_usage_error(tmp_path: Path) -> None:
     assert "ISO 8601" in r.stderr
 
 
-@pytest.mark.parametrize("args", [["qr.png"], ["photo.JPG"]])
-def test_qr_images_are_not_read_yet(tmp_path: Path, args: list[str]) -> None:
-    r = run(*args, tmp_path=tmp_path)
+def test_qr_photos_are_read(tmp_path: Path) -> None:
+    from benchmarks.verifier.photos import photo
+
+    shot = tmp_path / "photo.JPG"
+    shot.write_bytes(photo("HC1:6BFOXN", angle=20))  # another scheme's QR
+    r = run(str(shot), "--json", tmp_path=tmp_path)
+    assert r.exit_code == 2
+    obj = as_json(r)
+    assert (obj["verdict"], obj["reasons"], obj["input"]) == (
+        "INDETERMINATE",
+        ["unsupported_version"],
+        "qr-image",
+    )
+
+
+@pytest.mark.parametrize("name", ["qr.png", "photo.jpg", "no-suffix"])
+def test_unreadable_images_are_indeterminate(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(tiny_png() if name != "photo.jpg" else b"\xff\xd8\xff\xe0garbage")
+    r = run(str(path), tmp_path=tmp_path)
     assert r.exit_code == 2
     assert r.stdout.splitlines()[0] == "无法确定 INDETERMINATE"
-    assert "not read yet" in r.stdout
-    obj = as_json(run(*args, "--json", tmp_path=tmp_path))
-    assert (obj["verdict"], obj["reasons"]) == ("INDETERMINATE", ["unsupported_input"])
+    assert "图片中无法识别二维码" in r.stdout
+    obj = as_json(run(str(path), "--json", tmp_path=tmp_path))
+    assert (obj["verdict"], obj["reasons"]) == ("INDETERMINATE", ["unreadable_image"])
 
 
 @pytest.mark.parametrize(
