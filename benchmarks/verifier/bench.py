@@ -186,13 +186,19 @@ def _mutations(text: str, rng: Any) -> Any:
     prefixes, Base45 of zlib bombs and of deeply nested CBOR, random Base45."""
     import zlib
 
-    from license_wallet.qr import PREFIX, b45encode
+    from license_wallet.qr import PREFIX, b45decode, b45encode
 
     b45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
     bomb = PREFIX + b45encode(zlib.compress(b"\x00" * 5_000_000, 9))
     deep = PREFIX + b45encode(zlib.compress(b"\x81" * 100_000 + b"\x00"))
+    inner = zlib.decompress(b45decode(text[len(PREFIX) :]))
     while True:
-        choice = rng.randrange(8)
+        choice = rng.randrange(9)
+        if choice == 8:  # valid envelope, a changed byte inside: signatures must catch it
+            body = bytearray(inner)
+            body[rng.randrange(len(body))] ^= 1 << rng.randrange(8)
+            yield PREFIX + b45encode(zlib.compress(bytes(body)))
+            continue
         chars = list(text)
         if choice == 0:
             for _ in range(rng.randrange(1, 4)):

@@ -28,8 +28,8 @@ from typing import Any, Final
 
 import click
 
+from govtrust.verifier_trust import license_trust
 from license_wallet.qr import PREFIX
-from trust.errors import TrustError
 from trust.pki import Certificate, load_certificates
 from verifier.documents import (
     INDETERMINATE,
@@ -41,15 +41,15 @@ from verifier.documents import (
 )
 from verifier.licenses import (
     MAX_QR_TEXT,
-    IssuerInfo,
     LicenseTrust,
     LicenseVerdict,
     verify_license_qr,
 )
+from verifier.reasons import REASON_TEXT
 
 from ._common import EXIT_INVALID, EXIT_OK, EXIT_UNUSABLE, echo_json, get_hub, typed_errors
 
-__all__ = ["group", "REASON_TEXT", "HubLicenseTrust"]
+__all__ = ["group", "REASON_TEXT"]
 
 log = logging.getLogger(__name__)
 
@@ -61,65 +61,6 @@ _HEADLINE: Final = {
 }
 _COLOUR: Final = {VALID: "green", INVALID: "red", INDETERMINATE: "yellow"}
 _IMAGE_SUFFIXES: Final = (".png", ".jpg", ".jpeg", ".webp")
-
-#: Reason code → (Chinese, English), for the human-readable output.
-REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
-    "format_failure": ("格式错误", "structure cannot be decoded"),
-    "hash_failure": ("文件内容与签名不符（摘要不一致）", "document digest does not match"),
-    "sig_crypto_failure": ("签名值验证失败", "signature does not verify"),
-    "sig_constraints_failure": ("签名者证书不属于该印章", "signer certificate is not the seal's"),
-    "expired": ("印章或证书已过期", "seal or certificate expired"),
-    "not_yet_valid": ("印章或证书尚未生效", "seal or certificate not yet valid"),
-    "no_certificate_chain_found": (
-        "无法连接到可信根证书",
-        "no certificate chain to a trust anchor",
-    ),
-    "chain_constraints_failure": ("证书链不满足约束", "certificate path fails a CA constraint"),
-    "certificate_chain_general_failure": (
-        "证书链验证失败",
-        "certificate chain cannot be validated",
-    ),
-    "crypto_constraints_failure": ("不支持的算法", "algorithm not supported"),
-    "no_signing_certificate_found": ("缺少签名者证书", "no signer certificate available"),
-    "signed_data_not_found": ("缺少被签署的数据", "the signed data is not available"),
-    "no_poe": ("缺少签名时间", "no signing time to judge validity at"),
-    "no_signature_found": ("未发现签名或签章", "no signature found"),
-    "malformed": ("输入无法解析", "input cannot be parsed"),
-    "unsupported_input": ("不支持的输入类型", "unsupported input"),
-    "ofd_too_large": ("OFD 文件过大", "OFD package too large"),
-    "ofd_path_traversal": ("OFD 包含不安全的路径", "OFD has unsafe entry names"),
-    "ofd_duplicate_entry": ("OFD 包含重复条目", "OFD has duplicate entries"),
-    "ofd_xml_forbidden": ("OFD 包含被禁止的 XML 结构", "OFD has forbidden XML constructs"),
-    "pdf_too_large": ("PDF 文件过大", "PDF too large"),
-    "pdf_malformed": ("PDF 文件无法解析", "PDF cannot be parsed"),
-    "pdf_encrypted": ("PDF 已加密，无法验证", "PDF is encrypted"),
-    "io_error": ("无法读取输入", "input cannot be read"),
-    # e-license QR presentations (verifier.licenses)
-    "unsupported_version": ("不支持的二维码版本", "unsupported QR format version"),
-    "bad_signature": ("发证机关签名无效", "the issuer's signature does not verify"),
-    "untrusted_issuer": ("发证机关不受信任", "the issuer is not trusted"),
-    "issuer_inactive": ("发证机关已停用", "the issuer is not active"),
-    "issuer_not_authorized_for_type": (
-        "发证机关无权颁发此类证照",
-        "the issuer may not issue this license type",
-    ),
-    "revoked": ("证照已吊销", "the license is revoked"),
-    "suspended": ("证照已暂停", "the license is suspended"),
-    "status_unknown": ("无法确认证照状态", "the license status is unknown"),
-    "holder_binding_missing": ("缺少持证人设备签名", "no holder device signature"),
-    "holder_binding_invalid": ("持证人设备签名无效", "the holder device signature is invalid"),
-    "disclosure_not_signed": ("出示的信息未经发证机关签名", "a shown field is not signed"),
-    "presentation_expired": (
-        "二维码已过期，请持证人刷新",
-        "the QR has expired; ask for a fresh one",
-    ),
-    "nonce_mismatch": ("二维码不是为本窗口生成的", "the QR was not made for this counter"),
-    "audience_mismatch": ("二维码不是为本窗口生成的", "the QR was not made for this verifier"),
-    "replayed": ("二维码已被使用过", "this QR was already shown"),
-    "stale_trust_data": ("信任数据过旧", "the trust data is too old"),
-    "unreadable_image": ("图片中无法识别二维码", "no readable QR code in the image"),
-    "invalid": ("证照无效", "the license is not valid"),
-}
 
 
 def _reason_line(code: str) -> str:
@@ -235,74 +176,13 @@ def _emit(verdict: DocumentVerdict, *, as_json: bool, source: str, roots_from: s
         click.echo(f"  (trust anchors: {roots_from})")
 
 
-class HubLicenseTrust:
-    """The hub database as a :class:`verifier.licenses.LicenseTrust`: registry
-    entries, published license keys and the hub's own status lists (always fresh)."""
-
-    def __init__(self, hub: Any) -> None:
-        self._hub = hub
-        self._keys = hub.licenses.issuer_keys()
-
-    def issuer(self, participant_id: str) -> IssuerInfo | None:
-        p = self._hub.registry.find(participant_id)
-        if p is None or not p.has_role("license_issuer"):
-            return None
-        return IssuerInfo(
-            p.id, p.name_zh, p.name_en, p.status.value == "active", frozenset(p.license_types)
-        )
-
-    def issuer_keys(self, participant_id: str, kid: bytes | None) -> list[Any]:
-        return list(self._keys(participant_id, kid))
-
-    def status(self, uri: str, index: int) -> int | None:
-        try:
-            return int(self._hub.licenses.status_of(uri, index))
-        except TrustError:
-            return None
-
-    def stale(self, now: datetime) -> str | None:
-        return None
-
-
-class _NoTrustData:
-    """No usable trust data: every readable presentation is INDETERMINATE / stale_trust_data."""
-
-    def __init__(self, why: str = "no trust data: run govtrust verifier sync") -> None:
-        self._why = why
-
-    def issuer(self, participant_id: str) -> IssuerInfo | None:
-        return None
-
-    def issuer_keys(self, participant_id: str, kid: bytes | None) -> list[Any]:
-        return []
-
-    def status(self, uri: str, index: int) -> int | None:
-        return None
-
-    def stale(self, now: datetime) -> str | None:
-        return self._why
-
-
 def _license_trust(ctx: click.Context, now: datetime | None) -> LicenseTrust:
     """The synced offline bundle when the cache folder holds one (``govtrust
     verifier sync``), else the hub's own data when a hub database is configured
     (never creates one), else no trust data."""
-    from verifier.bundle import BUNDLE_FILE, BundleError, load_cache
-
     from .verifier import cache_dir
 
-    cache = cache_dir(ctx)
-    if (cache / BUNDLE_FILE).exists():
-        try:
-            return load_cache(cache, now=now or datetime.now(UTC))
-        except BundleError as exc:
-            return _NoTrustData(f"the synced trust bundle in {cache} is unusable: {exc.message}")
-    hub = _existing_hub(ctx)
-    try:
-        return HubLicenseTrust(hub) if hub is not None else _NoTrustData()
-    except Exception as exc:  # an uninitialised hub only means "no trust data"
-        log.info("no hub trust data (%s: %s)", type(exc).__name__, exc)
-        return _NoTrustData()
+    return license_trust(cache_dir(ctx), lambda: _existing_hub(ctx), now or datetime.now(UTC)).trust
 
 
 def _emit_license(verdict: LicenseVerdict, *, as_json: bool, source: str = "qr-text") -> None:

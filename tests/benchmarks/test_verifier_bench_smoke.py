@@ -21,6 +21,6 @@ def test_verifier_benchmark_quick_mode() -> None:
     assert result["photo"]["qr_version"] >= 20 and result["photo"]["ms"] > 0
     fuzz = result["fuzz"]
     assert fuzz["cases"] == 500 and fuzz["exceptions"] == 0 and fuzz["status"] == "PASS"
-    assert fuzz["verdicts"].get("VALID", 0) > 0 and fuzz["verdicts"].get("INDETERMINATE", 0) > 0
+    assert all(fuzz["verdicts"].get(v, 0) > 0 for v in ("VALID", "INVALID", "INDETERMINATE"))
     text = render(result)
     assert "verdicts/s" in text and "photo → verdict" in text and "fuzz:" in text
