@@ -130,6 +130,10 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
 
     app.register_blueprint(wallet_bp)
 
+    from verifier.counter import bp as counter_bp
+
+    app.register_blueprint(counter_bp)
+
     @app.get("/")
     def landing() -> str:
         return render_template("index.html")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from werkzeug.serving import make_server
 
 from govtrust.app import create_app
@@ -36,3 +38,15 @@ def serve(hub: Hub, config: Config) -> Iterator[str]:
         server.shutdown()
         thread.join()
         server.server_close()
+
+
+def poll(page: Any, check: Any, what: str, timeout: float = 15.0) -> Any:
+    """Wait for ``check()`` to be truthy, polling from Python: the pages' CSP has no
+    'unsafe-eval', so Playwright's wait_for_function cannot run there."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        page.wait_for_timeout(100)
+    pytest.fail(f"timed out waiting for {what}")

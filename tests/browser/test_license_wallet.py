@@ -7,10 +7,10 @@ text changes at each refresh; PNG/SVG downloads decode too; the English page."""
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
 
 import pytest
+from hub_helpers import poll
 from PIL import Image
 
 from govtrust.demo import DEMO_CITIZEN, DEMO_CITIZEN_PASSWORD
@@ -31,17 +31,6 @@ def follow(page: Any, target: Any) -> None:
 def path_of(page: Any, live_server: Any) -> str:
     assert page.url.startswith(live_server.url + "/"), page.url
     return page.url[len(live_server.url) :]
-
-
-def poll(page: Any, check: Any, what: str, timeout: float = 15.0) -> Any:
-    """Poll from Python: the wallet's CSP has no 'unsafe-eval', so no wait_for_function."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        page.wait_for_timeout(100)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def sign_in(page: Any, live_server: Any) -> None:

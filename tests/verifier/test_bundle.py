@@ -26,12 +26,6 @@ ID_CARD = license_type("resident_id_card").code
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    """The bundle is made from service calls; SQLite is enough here."""
-    return f"sqlite:///{tmp_path / 'govtrust.db'}"
-
-
-@pytest.fixture
 def world(hub: Any) -> Any:
     return demo_world(hub)
 

@@ -1,0 +1,124 @@
+"""The counter page's JSON endpoints through the WSGI app: CSRF, verdicts on QR
+text, photos and sealed documents, no-store answers, replay, the trust source
+(hub data, then a synced bundle), and typed errors for bad requests."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hub_helpers import demo_world
+
+from benchmarks.verifier.photos import photo
+from govtrust.app import create_app
+from license_wallet.credential import present_qr_text
+from license_wallet.types import example_fields, license_type
+from trust.crypto import generate_private_key
+from verifier.bundle import accept_bundle
+
+ID_CARD = license_type("resident_id_card").code
+
+
+@pytest.fixture
+def counter(hub: Any) -> Any:
+    demo_world(hub)
+    client = create_app(hub.config, hub=hub).test_client()
+    page = client.get("/verifier/")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    html = page.get_data(as_text=True)
+    assert "窗口核验" in html
+    token = re.search(r'data-csrf="([^"]+)"', html)
+    assert token is not None
+    return hub, client, token.group(1)
+
+
+def license_and_qr(hub: Any) -> tuple[Any, Any]:
+    key = generate_private_key("p256")
+    lic = hub.licenses.issue(
+        "mps", ID_CARD, "acct-1", key.public_key().jwk(), example_fields(ID_CARD), actor="test"
+    )
+    return lic, lambda: present_qr_text(
+        lic.credential, "full", key.signer("ES256"), now=hub.clock()
+    )
+
+
+def post_text(client: Any, csrf: str, text: Any) -> Any:
+    return client.post("/verifier/api/verify", json={"text": text}, headers={"X-CSRF-Token": csrf})
+
+
+def test_text_verdicts_and_replay(counter: Any) -> None:
+    hub, client, csrf = counter
+    lic, qr = license_and_qr(hub)
+    text = qr()
+    r = post_text(client, csrf, text)
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    body = r.get_json()
+    assert body["verdict"] == "VALID" and body["issuer"]["id"] == "mps"
+    assert body["license"]["field_labels"]["holder_name"] == "姓名"
+    assert body["trust"]["source"] == "hub"
+    again = post_text(client, csrf, text).get_json()
+    assert (again["verdict"], again["reasons"]) == ("INVALID", ["replayed"])
+    assert again["reason_texts"] == [{"code": "replayed", "text": "二维码已被使用过"}]
+    hub.licenses.revoke(lic.id, actor="test")
+    revoked = post_text(client, csrf, qr()).get_json()
+    assert (revoked["verdict"], revoked["reasons"]) == ("INVALID", ["revoked"])
+    junk = client.post(
+        "/verifier/api/verify?lang=en", json={"text": "GT1:ZZZ"}, headers={"X-CSRF-Token": csrf}
+    ).get_json()
+    assert junk["verdict"] == "INDETERMINATE"
+    assert junk["reason_texts"][0]["text"] == "input cannot be parsed"
+
+
+def test_csrf_and_bad_requests(counter: Any) -> None:
+    _, client, csrf = counter
+    assert post_text(client, "wrong", "GT1:X").status_code == 400
+    assert client.post("/verifier/api/verify", json={"text": "GT1:X"}).status_code == 400
+    assert post_text(client, csrf, 42).get_json()["error"] == "bad_request"
+    r = client.post("/verifier/api/verify", data="not json", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 400 and r.get_json()["error"] == "bad_request"
+    r = client.post("/verifier/api/verify-file", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 400
+    huge = post_text(client, csrf, "GT1:" + "A" * 10_000).get_json()
+    assert (huge["verdict"], huge["reasons"]) == ("INDETERMINATE", ["malformed"])
+
+
+def test_photo_and_document_uploads(counter: Any) -> None:
+    hub, client, csrf = counter
+    _, qr = license_and_qr(hub)
+
+    def upload(data: bytes, name: str) -> dict[str, Any]:
+        r = client.post(
+            "/verifier/api/verify-file",
+            data={"file": (io.BytesIO(data), name), "csrf_token": csrf},
+            content_type="multipart/form-data",
+        )
+        assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+        return dict(r.get_json())
+
+    shot = upload(photo(qr(), angle=10), "photo.jpg")
+    assert (shot["verdict"], shot["kind"], shot["input"]) == ("VALID", "license", "qr-image")
+    blank = upload(photo("HTTPS://EXAMPLE", blur=8.0), "blurred.jpg")
+    assert blank["reasons"] == ["unreadable_image"]
+    doc = upload(b"%PDF-1.7\n garbage", "x.pdf")
+    assert doc["kind"] == "document" and doc["verdict"] == "INDETERMINATE"
+    assert doc["reason_texts"][0]["text"]
+
+
+def test_a_synced_bundle_becomes_the_trust_source(counter: Any) -> None:
+    hub, client, csrf = counter
+    _, qr = license_and_qr(hub)
+    roots = b"".join(c.pem() for c in hub.pki.roots())
+    accept_bundle(
+        hub.verifier_bundle(), Path(hub.config.verifier_cache), now=hub.clock(), roots_pem=roots
+    )
+    info = client.get("/verifier/api/trust").get_json()
+    assert info["source"] == "bundle" and info["stale"] is None
+    assert post_text(client, csrf, qr()).get_json()["verdict"] == "VALID"
+    hub.clock.advance(hours=25)
+    stale = post_text(client, csrf, qr()).get_json()
+    assert (stale["verdict"], stale["reasons"]) == ("INDETERMINATE", ["stale_trust_data"])
+    html = client.get("/verifier/").get_data(as_text=True)
+    assert 'data-stale="yes"' in html and "信任数据过旧" in html

@@ -1,0 +1,232 @@
+// The counter page (verifier/counter.py): scanner text, camera, photo or document
+// upload → the hub's verdict, shown large; cleared on demand and after a delay.
+// Everything is written with textContent: nothing from a QR becomes markup.
+(function () {
+  "use strict";
+
+  const root = document.getElementById("counter");
+  if (!root) return;
+  const d = root.dataset;
+  const $ = (id) => document.getElementById(id);
+  const result = $("counter-result");
+  const textInput = $("counter-text");
+  const cameraButton = $("counter-camera");
+  const cameraStatus = $("counter-camera-status");
+  const video = $("counter-video");
+  const canvas = $("counter-canvas");
+  let clearTimer = null;
+  let stream = null;
+  let scanning = false;
+  let detector = null;
+  let frameNo = 0;
+  const SCALES = [1, 0.6, 0.8];
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function clear() {
+    if (clearTimer) clearTimeout(clearTimer);
+    clearTimer = null;
+    result.hidden = true;
+    result.dataset.verdict = "";
+    for (const id of ["counter-verdict", "counter-reasons", "counter-license", "counter-signatures"]) {
+      $(id).replaceChildren();
+    }
+    textInput.value = "";
+    $("counter-file").value = "";
+    textInput.focus();
+  }
+
+  function row(dl, label, value) {
+    dl.append(el("dt", label), el("dd", value));
+  }
+
+  function render(body) {
+    if (clearTimer) clearTimeout(clearTimer);
+    const verdict = body.verdict || "INDETERMINATE";
+    result.dataset.verdict = verdict;
+    result.dataset.kind = body.kind || "";
+    result.hidden = false;
+    const headline = { VALID: d.msgValid, INVALID: d.msgInvalid }[verdict] || d.msgIndeterminate;
+    $("counter-verdict").textContent = headline;
+    const reasons = $("counter-reasons");
+    reasons.replaceChildren();
+    for (const r of body.reason_texts || []) {
+      const li = el("li", r.text);
+      li.dataset.code = r.code;
+      reasons.append(li);
+    }
+    if (body.message) reasons.append(el("li", body.message));
+    const dl = $("counter-license");
+    dl.replaceChildren();
+    const en = d.lang === "en";
+    if (body.issuer) row(dl, d.msgIssuer, en ? body.issuer.name_en : body.issuer.name_zh);
+    const lic = body.license;
+    if (lic) {
+      row(dl, d.msgType, en ? lic.type_name_en : lic.type_name_zh);
+      row(dl, d.msgIdentifier, lic.identifier);
+      const until = lic.valid_until ? lic.valid_until.slice(0, 10) : d.msgLongTerm;
+      row(dl, d.msgValidity, lic.valid_from.slice(0, 10) + " – " + until);
+      const labels = lic.field_labels || {};
+      for (const [key, value] of Object.entries(lic.fields || {})) {
+        const dt = el("dt", labels[key] || key);
+        const dd = el("dd", value);
+        dd.dataset.field = key;
+        dl.append(dt, dd);
+      }
+    }
+    const sigs = $("counter-signatures");
+    sigs.replaceChildren();
+    if (body.kind === "document" && (body.signatures || []).length) {
+      sigs.append(el("h3", d.msgSignatures));
+      const ol = el("ol");
+      for (const s of body.signatures) {
+        const parts = [s.type, s.seal_name, s.signer_subject, s.signing_time]
+          .filter((x) => x)
+          .join(" · ");
+        const status = s.sub_indication ? s.indication + " / " + s.sub_indication : s.indication;
+        const li = el("li", parts + ": " + status);
+        li.dataset.indication = s.indication || "";
+        ol.append(li);
+      }
+      sigs.append(ol);
+    }
+    clearTimer = setTimeout(clear, Number(d.clearAfter || 60) * 1000);
+  }
+
+  function working() {
+    result.hidden = false;
+    result.dataset.verdict = "working";
+    $("counter-verdict").textContent = d.msgWorking;
+  }
+
+  async function post(url, init) {
+    working();
+    try {
+      const response = await fetch(url, { method: "POST", credentials: "same-origin", ...init });
+      const body = await response.json();
+      render(body);
+    } catch (e) {
+      render({ verdict: "INDETERMINATE", reason_texts: [], message: d.msgNetwork });
+    }
+  }
+
+  function verifyText(text) {
+    return post(d.verifyUrl, {
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": d.csrf },
+      body: JSON.stringify({ text: text.trim() }),
+    });
+  }
+
+  $("counter-text-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = textInput.value;
+    textInput.value = "";
+    if (text.trim()) verifyText(text);
+  });
+
+  $("counter-file-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("counter-file");
+    if (!input.files || !input.files.length) return;
+    const form = new FormData();
+    form.append("file", input.files[0]);
+    form.append("csrf_token", d.csrf);
+    post(d.fileUrl, { headers: { "X-CSRF-Token": d.csrf }, body: form });
+  });
+
+  $("counter-clear").addEventListener("click", clear);
+
+  // ------------------------------------------------------------------ camera
+
+  async function makeDetector() {
+    if (!("BarcodeDetector" in window)) return null;
+    try {
+      const formats = await window.BarcodeDetector.getSupportedFormats();
+      return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function stopCamera() {
+    scanning = false;
+    if (stream) for (const track of stream.getTracks()) track.stop();
+    stream = null;
+    video.srcObject = null;
+    video.hidden = true;
+    cameraButton.textContent = d.msgCameraStart;
+    cameraStatus.textContent = "";
+  }
+
+  async function readFrame() {
+    if (!video.videoWidth) return null;
+    if (detector) {
+      const codes = await detector.detect(video);
+      return codes.length ? codes[0].rawValue : null;
+    }
+    // jsQR misses some dense symbols at one scale and finds them at another (module
+    // edges fall differently): alternate full and reduced frames.
+    frameNo += 1;
+    const scale = SCALES[frameNo % SCALES.length];
+    const w = Math.round(video.videoWidth * scale);
+    const h = Math.round(video.videoHeight * scale);
+    canvas.width = w;
+    canvas.height = h;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0, w, h);
+    const code = window.jsQR(ctx.getImageData(0, 0, w, h).data, w, h, {
+      inversionAttempts: "attemptBoth",
+    });
+    return code ? code.data : null;
+  }
+
+  async function scanLoop() {
+    if (!scanning) return;
+    let text = null;
+    try {
+      text = await readFrame();
+    } catch (e) {
+      text = null;
+    }
+    if (text) {
+      stopCamera();
+      verifyText(text);
+      return;
+    }
+    setTimeout(scanLoop, 120);
+  }
+
+  cameraButton.addEventListener("click", async () => {
+    if (scanning) {
+      stopCamera();
+      return;
+    }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      cameraStatus.textContent = d.msgCameraUnavailable;
+      return;
+    }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { facingMode: "environment", width: { ideal: 1280 } },
+        audio: false,
+      });
+    } catch (e) {
+      cameraStatus.textContent = d.msgCameraUnavailable;
+      return;
+    }
+    detector = await makeDetector();
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play();
+    scanning = true;
+    cameraButton.textContent = d.msgCameraStop;
+    cameraStatus.textContent = d.msgCameraLooking;
+    cameraStatus.dataset.decoder = detector ? "BarcodeDetector" : "jsQR";
+    scanLoop();
+  });
+})();
