@@ -154,6 +154,13 @@ class Hub:
             # License issuers' license and status-list keys (JWK with the COSE kid),
             # so that offline verifiers need only the signed trust list.
             "govtrust.license_wallet": {"issuers": self.licenses.issuers()},
+            # The identity provider's issuer and ID-token keys (active, and retiring
+            # ones while tokens they signed live), so that offline verifiers can
+            # check the hub's ID tokens (verifier/id_tokens.py).
+            "govtrust.idp": {
+                "issuer": self.config.base_url,
+                "jwks": self.keys.jwks(KeyPurpose.ID_TOKEN)["keys"],
+            },
             # The transparency log's checkpoint keys, so that an offline verifier
             # can check the checkpoint in its trust bundle (verifier/bundle.py).
             "govtrust.log": {

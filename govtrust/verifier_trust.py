@@ -14,10 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from trust.crypto import PublicKey, public_key_from_jwk
 from trust.errors import TrustError
 from trust.pki import Certificate, load_certificate
 from verifier.bundle import BUNDLE_FILE, BundleError, OfflineTrust, load_cache
-from verifier.licenses import IssuerInfo, LicenseTrust
+from verifier.licenses import IssuerInfo
 
 __all__ = ["HubLicenseTrust", "NoTrustData", "TrustSource", "license_trust", "CachedTrust"]
 
@@ -52,6 +53,18 @@ class HubLicenseTrust:
     def stale(self, now: datetime) -> str | None:
         return None
 
+    def id_token_issuer(self) -> str | None:
+        return str(self._hub.config.base_url)
+
+    def id_token_keys(self, kid: str) -> list[PublicKey]:
+        from keys import KeyPurpose
+
+        out = []
+        for jwk in self._hub.keys.jwks(KeyPurpose.ID_TOKEN)["keys"]:
+            if jwk.get("kid") == kid:
+                out.append(public_key_from_jwk(jwk))
+        return out
+
 
 class NoTrustData:
     """No usable trust data: every readable presentation is INDETERMINATE / stale_trust_data."""
@@ -71,12 +84,18 @@ class NoTrustData:
     def stale(self, now: datetime) -> str | None:
         return self._why
 
+    def id_token_issuer(self) -> str | None:
+        return None
+
+    def id_token_keys(self, kid: str) -> list[PublicKey]:
+        return []
+
 
 @dataclass(frozen=True)
 class TrustSource:
     """The trust data in use and where it came from: ``bundle``, ``hub`` or ``none``."""
 
-    trust: LicenseTrust
+    trust: Any  # a LicenseTrust that is also an IdTokenTrust
     source: str
     bundle: OfflineTrust | None = None
 

@@ -85,6 +85,7 @@ MAX_STATUS_TOKEN: Final = 4 * 1024 * 1024
 MAX_STATUS_BYTES: Final = 32 * 1024 * 1024
 LICENSE_EXT: Final = "govtrust.license_wallet"
 LOG_EXT: Final = "govtrust.log"
+IDP_EXT: Final = "govtrust.idp"
 #: COSE algorithms a status list may be signed with: ES256, ES384, EdDSA, SM2.
 STATUS_ALGS: Final = (-7, -35, -8, -65601)
 #: A status list older than this is stale even before its ``exp``.
@@ -522,6 +523,25 @@ class OfflineTrust:
             if now >= sl.expires_at:
                 return f"status list {sl.uri} expired at {sl.expires_at.isoformat()}"
         return None
+
+    # IdTokenTrust -------------------------------------------------------------
+
+    def id_token_issuer(self) -> str | None:
+        ext = self.trust_list.extensions.get(IDP_EXT)
+        issuer = ext.get("issuer") if isinstance(ext, Mapping) else None
+        return issuer if isinstance(issuer, str) else None
+
+    def id_token_keys(self, kid: str) -> list[PublicKey]:
+        ext = self.trust_list.extensions.get(IDP_EXT)
+        jwks = ext.get("jwks") if isinstance(ext, Mapping) else None
+        out = []
+        for jwk in jwks if isinstance(jwks, list) else []:
+            if isinstance(jwk, Mapping) and jwk.get("kid") == kid:
+                try:
+                    out.append(public_key_from_jwk(jwk))
+                except (TrustError, TypeError, ValueError):
+                    continue
+        return out
 
     # for people ---------------------------------------------------------------
 

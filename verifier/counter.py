@@ -35,10 +35,11 @@ from typing import Any, Final
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, session
 
-from govtrust.i18n import current_language, register
+from govtrust.i18n import current_language, register, translate
 from govtrust.security import csrf_token
 from govtrust.verifier_trust import CachedTrust
 from verifier.documents import verify_document
+from verifier.id_tokens import looks_like_jwt, verify_id_token
 from verifier.images import MAX_IMAGE_BYTES, verify_license_image
 from verifier.licenses import MAX_QR_TEXT, LicenseVerdict, ReplayCache, verify_license_qr
 from verifier.reasons import REASON_TEXT, reason_text
@@ -117,6 +118,23 @@ register(
             "en": "No trust data: run govtrust verifier sync",
         },
         "counter.trust.stale": {"zh": "信任数据过旧：{why}", "en": "Trust data too old: {why}"},
+        **{
+            f"counter.claim.{k}": {"zh": zh, "en": en}
+            for k, zh, en in (
+                ("iss", "签发者", "Issuer"),
+                ("sub", "用户标识", "Subject"),
+                ("aud", "接收方", "Audience"),
+                ("name", "姓名", "Name"),
+                ("acr", "认证等级", "Assurance level"),
+                ("amr", "认证方式", "Authentication methods"),
+                ("auth_time", "认证时间", "Authenticated at"),
+                ("iat", "签发时间", "Issued at"),
+                ("exp", "过期时间", "Expires at"),
+                ("sid", "会话标识", "Session"),
+                ("enterprise_name", "企业名称", "Enterprise"),
+                ("uscc", "统一社会信用代码", "Unified social credit code"),
+            )
+        },
         "counter.err.csrf": {
             "zh": "页面已过期，请刷新后重试。",
             "en": "The page has expired; reload it and try again.",
@@ -147,7 +165,7 @@ def _trust_cache() -> CachedTrust:
         cache_dir = Path(hub.config.verifier_cache)
         cached = CachedTrust(cache_dir, lambda: hub)
         ext["govtrust.counter_trust"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def _now() -> datetime:
@@ -231,6 +249,11 @@ def verify_text() -> Response:
         return _error("bad_request", 400)
     now = _now()
     source = _trust_cache().get(now)
+    if looks_like_jwt(text):  # an ID token pasted or scanned
+        token = verify_id_token(text, source.trust, now=now)
+        body = {**token.as_dict(), "reason_texts": _reasons(token.reasons)}
+        body["claim_labels"] = {k: translate(f"counter.claim.{k}") for k in token.claims}
+        return _no_store(jsonify({**body, "trust": source.freshness(now)}))
     verdict = verify_license_qr(text, source.trust, now=now, replay_cache=_replays)
     return _no_store(jsonify({**_license_body(verdict), "trust": source.freshness(now)}))
 

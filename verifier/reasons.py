@@ -13,8 +13,8 @@ REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
     "hash_failure": ("文件内容与签名不符（摘要不一致）", "document digest does not match"),
     "sig_crypto_failure": ("签名值验证失败", "signature does not verify"),
     "sig_constraints_failure": ("签名者证书不属于该印章", "signer certificate is not the seal's"),
-    "expired": ("印章或证书已过期", "seal or certificate expired"),
-    "not_yet_valid": ("印章或证书尚未生效", "seal or certificate not yet valid"),
+    "expired": ("已过有效期", "past its validity period"),
+    "not_yet_valid": ("尚未生效", "not yet valid"),
     "no_certificate_chain_found": (
         "无法连接到可信根证书",
         "no certificate chain to a trust anchor",
@@ -42,7 +42,7 @@ REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
     # e-license QR presentations (verifier.licenses)
     "unsupported_version": ("不支持的二维码版本", "unsupported QR format version"),
     "bad_signature": ("发证机关签名无效", "the issuer's signature does not verify"),
-    "untrusted_issuer": ("发证机关不受信任", "the issuer is not trusted"),
+    "untrusted_issuer": ("签发者不受信任", "the issuer is not trusted"),
     "issuer_inactive": ("发证机关已停用", "the issuer is not active"),
     "issuer_not_authorized_for_type": (
         "发证机关无权颁发此类证照",
@@ -64,6 +64,8 @@ REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
     "stale_trust_data": ("信任数据过旧", "the trust data is too old"),
     "unreadable_image": ("图片中无法识别二维码", "no readable QR code in the image"),
     "invalid": ("证照无效", "the license is not valid"),
+    # ID tokens (verifier.id_tokens)
+    "wrong_token_type": ("不是身份令牌", "not an ID token"),
 }
 
 

@@ -39,9 +39,9 @@ from verifier.documents import (
     DocumentVerdict,
     verify_document,
 )
+from verifier.id_tokens import IdTokenVerdict, looks_like_jwt, verify_id_token
 from verifier.licenses import (
     MAX_QR_TEXT,
-    LicenseTrust,
     LicenseVerdict,
     verify_license_qr,
 )
@@ -147,15 +147,20 @@ def _split_bundle(certs: list[Certificate]) -> tuple[list[Certificate], list[Cer
     return roots, [c for c in certs if c.subject != c.issuer]
 
 
+def _headline(verdict: str, reasons: tuple[str, ...], detail: str) -> None:
+    """The coloured verdict, one line per reason (Chinese / English), the detail."""
+    click.echo(click.style(_HEADLINE[verdict], fg=_COLOUR[verdict], bold=True))
+    for code in reasons:
+        click.echo(f"  {_reason_line(code)}")
+    if detail:
+        click.echo(f"  {detail}")
+
+
 def _emit(verdict: DocumentVerdict, *, as_json: bool, source: str, roots_from: str) -> None:
     if as_json:
         echo_json({**verdict.to_dict(), "input": source, "roots": roots_from})
         return
-    click.echo(click.style(_HEADLINE[verdict.verdict], fg=_COLOUR[verdict.verdict], bold=True))
-    for code in verdict.reasons:
-        click.echo(f"  {_reason_line(code)}")
-    if verdict.detail:
-        click.echo(f"  {verdict.detail}")
+    _headline(verdict.verdict, verdict.reasons, verdict.detail)
     for i, sig in enumerate(verdict.signatures, 1):
         parts: list[str] = []
         if sig.get("type"):
@@ -176,7 +181,7 @@ def _emit(verdict: DocumentVerdict, *, as_json: bool, source: str, roots_from: s
         click.echo(f"  (trust anchors: {roots_from})")
 
 
-def _license_trust(ctx: click.Context, now: datetime | None) -> LicenseTrust:
+def _license_trust(ctx: click.Context, now: datetime | None) -> Any:
     """The synced offline bundle when the cache folder holds one (``govtrust
     verifier sync``), else the hub's own data when a hub database is configured
     (never creates one), else no trust data."""
@@ -189,11 +194,7 @@ def _emit_license(verdict: LicenseVerdict, *, as_json: bool, source: str = "qr-t
     if as_json:
         echo_json({**verdict.as_dict(), "input": source})
         return
-    click.echo(click.style(_HEADLINE[verdict.verdict], fg=_COLOUR[verdict.verdict], bold=True))
-    for code in verdict.reasons:
-        click.echo(f"  {_reason_line(code)}")
-    if verdict.detail:
-        click.echo(f"  {verdict.detail}")
+    _headline(verdict.verdict, verdict.reasons, verdict.detail)
     body = verdict.as_dict()
     if "issuer" in body:
         click.echo(f"  发证机关 issuer: {body['issuer']['name_zh']} ({body['issuer']['id']})")
@@ -203,6 +204,15 @@ def _emit_license(verdict: LicenseVerdict, *, as_json: bool, source: str = "qr-t
         click.echo(f"  有效期 valid: {lic['valid_from']} – {lic['valid_until'] or '长期'}")
         for key, value in lic["fields"].items():
             click.echo(f"    {key}: {value}")
+
+
+def _emit_id_token(verdict: IdTokenVerdict, *, as_json: bool) -> None:
+    if as_json:
+        echo_json({**verdict.as_dict(), "input": "id-token"})
+        return
+    _headline(verdict.verdict, verdict.reasons, verdict.detail)
+    for key, value in verdict.claims.items():
+        click.echo(f"    {key}: {value}")
 
 
 def _unusable(message: str, code: str, *, as_json: bool, source: str) -> None:
@@ -242,7 +252,12 @@ def _qr_text_file(name: str) -> str | None:
 @click.command("verify")
 @click.argument("input_", metavar="INPUT")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (verdict, reasons, …).")
-@click.option("--text", "is_text", is_flag=True, help="INPUT is the QR text itself (GT1:…).")
+@click.option(
+    "--text", "is_text", is_flag=True, help="INPUT is the QR text (GT1:…) or an ID token itself."
+)
+@click.option(
+    "--audience", help="With an ID token: the client id it must be issued to (checked if given)."
+)
 @click.option(
     "--data",
     "data_file",
@@ -275,6 +290,7 @@ def group(
     input_: str,
     as_json: bool,
     is_text: bool,
+    audience: str | None,
     data_file: str | None,
     roots_file: str | None,
     signer_cert_files: tuple[str, ...],
@@ -292,6 +308,10 @@ def group(
         license_verdict, _ = verify_license_image(image, _license_trust(ctx, at), now=at)
         _emit_license(license_verdict, as_json=as_json, source="qr-image")
         ctx.exit(_EXIT[license_verdict.verdict])
+    if is_text and looks_like_jwt(input_):
+        id_verdict = verify_id_token(input_, _license_trust(ctx, at), now=at, audience=audience)
+        _emit_id_token(id_verdict, as_json=as_json)
+        ctx.exit(_EXIT[id_verdict.verdict])
     qr_text = input_ if is_text else _qr_text_file(input_)
     if qr_text is not None:
         license_verdict = verify_license_qr(qr_text, _license_trust(ctx, at), now=at)

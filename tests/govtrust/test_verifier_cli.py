@@ -115,3 +115,24 @@ def test_a_corrupt_cache_gives_stale_trust_data(
     body = json.loads(invoke(counter, "verify", "--text", qr, "--json").stdout)
     assert (body["verdict"], body["reasons"]) == ("INDETERMINATE", ["stale_trust_data"])
     assert "unusable" in body["detail"]
+
+
+def test_verify_an_id_token_from_the_command_line(
+    config: Config, hub_world: tuple[Hub, Any, str]
+) -> None:
+    import time
+
+    from keys import KeyPurpose
+    from trust.jws import sign_compact
+
+    hub = hub_world[0]
+    info = hub.keys.list(purpose=KeyPurpose.ID_TOKEN)[0]
+    now = int(time.time())
+    claims = {"iss": hub.config.base_url, "sub": "s", "aud": "zj", "iat": now, "exp": now + 60}
+    signer = hub.keys.signer_for(info.kid, KeyPurpose.ID_TOKEN)
+    token = sign_compact(json.dumps(claims).encode(), signer, {"typ": "JWT"})
+    ok = invoke(config, "verify", "--text", token, "--json", "--audience", "zj")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["claims"]["sub"] == "s"
+    other = invoke(config, "verify", "--text", token, "--audience", "gd")
+    assert other.exit_code == 1 and "audience_mismatch" in other.stdout

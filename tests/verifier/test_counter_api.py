@@ -122,3 +122,23 @@ def test_a_synced_bundle_becomes_the_trust_source(counter: Any) -> None:
     assert (stale["verdict"], stale["reasons"]) == ("INDETERMINATE", ["stale_trust_data"])
     html = client.get("/verifier/").get_data(as_text=True)
     assert 'data-stale="yes"' in html and "信任数据过旧" in html
+
+
+def test_an_id_token_gets_its_own_verdict(counter: Any) -> None:
+    import json
+
+    from keys import KeyPurpose
+    from trust.jws import sign_compact
+
+    hub, client, csrf = counter
+    info = hub.keys.list(purpose=KeyPurpose.ID_TOKEN)[0]
+    now = int(hub.clock().timestamp())
+    claims = {"iss": hub.config.base_url, "sub": "s-1", "aud": "zj", "iat": now, "exp": now + 60}
+    signer = hub.keys.signer_for(info.kid, KeyPurpose.ID_TOKEN)
+    token = sign_compact(json.dumps({**claims, "acr": "loa1"}).encode(), signer, {"typ": "JWT"})
+    body = post_text(client, csrf, token).get_json()
+    assert (body["verdict"], body["kind"]) == ("VALID", "id_token")
+    assert body["claims"]["acr"] == "loa1" and body["claim_labels"]["acr"] == "认证等级"
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    bad = post_text(client, csrf, forged).get_json()
+    assert (bad["verdict"], bad["reasons"]) == ("INVALID", ["bad_signature"])

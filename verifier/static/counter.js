@@ -79,6 +79,21 @@
         dl.append(dt, dd);
       }
     }
+    if (body.kind === "id_token") {
+      const labels = body.claim_labels || {};
+      for (const [key, value] of Object.entries(body.claims || {})) {
+        let shown = value;
+        if (["iat", "exp", "auth_time"].includes(key) && typeof value === "number") {
+          shown = new Date(value * 1000).toISOString().replace(".000Z", "Z");
+        } else if (Array.isArray(value)) {
+          shown = value.join(", ");
+        }
+        const dt = el("dt", labels[key] || key);
+        const dd = el("dd", shown);
+        dd.dataset.claim = key;
+        dl.append(dt, dd);
+      }
+    }
     const sigs = $("counter-signatures");
     sigs.replaceChildren();
     if (body.kind === "document" && (body.signatures || []).length) {
