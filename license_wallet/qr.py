@@ -14,7 +14,6 @@ classes live here, not in ``license_wallet.errors``.
 from __future__ import annotations
 
 import io
-import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -70,6 +69,32 @@ def b45encode(data: bytes) -> str:
     return "".join(out)
 
 
+def _b45_triplets(values: bytes) -> bytearray:
+    """Decode whole triplets of Base45 digit values (each < 45) to two bytes each.
+
+    All groups at once with big-integer lanes: the c, d, e digits of group i sit
+    in the low byte of 24-bit lane i of three integers, so c + 45·d + 2025·e
+    (at most 91,124, 17 bits) fills each lane without carrying into the next;
+    the lanes' top bytes must then be zero (a group above 65,535 is invalid) and
+    their low two bytes are the output. Same result as the per-group loop of
+    RFC 9285 §4.2, in C-level slicing instead of Python arithmetic per group."""
+    k = len(values) // 3
+    if k == 0:
+        return bytearray()
+    lanes = bytearray(3 * k)
+    total = 0
+    for offset, weight in ((0, 1), (1, 45), (2, 2025)):
+        lanes[2::3] = values[offset::3]
+        total += weight * int.from_bytes(lanes, "big")
+    wide = total.to_bytes(3 * k, "big")
+    if wide[0::3].count(0) != k:
+        raise QrError("Base45 triplet above 65535", code="base45_out_of_range")
+    out = bytearray(2 * k)
+    out[0::2] = wide[1::3]
+    out[1::2] = wide[2::3]
+    return out
+
+
 def b45decode(text: str) -> bytes:
     """RFC 9285 §4.2 decoding. Characters outside the alphabet
     (``base45_invalid_char``), a length ≡ 1 mod 3 (``base45_invalid_length``)
@@ -88,13 +113,7 @@ def b45decode(text: str) -> bytes:
         bad = chr(raw[values.index(b"\xff")])
         raise QrError(f"invalid Base45 character {bad!r}", code="base45_invalid_char")
     full = len(values) - len(values) % 3
-    numbers = [
-        a + b * 45 + c * 2025
-        for a, b, c in zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
-    ]
-    if numbers and max(numbers) > 0xFFFF:
-        raise QrError("Base45 triplet above 65535", code="base45_out_of_range")
-    out = bytearray(struct.pack(f">{len(numbers)}H", *numbers))
+    out = _b45_triplets(values[:full])
     if full != len(values):
         n = values[full] + values[full + 1] * 45
         if n > 0xFF:

@@ -119,6 +119,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "target": TARGETS[alg],
             "status": "PASS" if rate is not None and rate >= TARGETS[alg] else "MISS",
         }
+    progress("verifier: EU DCC test suite, ours vs a cbor2 + cryptography reference")
+    result["dcc"] = _dcc(repetitions, seconds, clock)
     progress("verifier: photo of a version-20 QR → verdict")
     result["photo"] = _photo(now, 8 if quick else 60)
     fuzz_cases = int(getattr(args, "fuzz_cases", 0) or (2_000 if quick else 100_000))
@@ -178,6 +180,31 @@ def _photo(now: datetime, calls: int) -> dict[str, Any]:
         "ratio": ms / peer_ms,
         "target_ms": PHOTO_TARGET_MS,
         "status": "PASS" if ms <= PHOTO_TARGET_MS and version >= 20 else "MISS",
+    }
+
+
+def _dcc(repetitions: int, seconds: float, clock: str) -> dict[str, Any]:
+    """Cases of the EU DCC public suite verified per second (see benchmarks/verifier/dcc.py)."""
+    from .dcc import agreement, load_cases, ours, reference, suite_runner
+
+    cases = load_cases()
+    agreed = agreement(cases)
+    ours_rates, ref_rates, ratios = [], [], []
+    for _ in range(repetitions):
+        a, b = interleaved(
+            [suite_runner(ours, cases), suite_runner(reference, cases)],
+            seconds,
+            slice_seconds=min(0.25, seconds),
+            clock=clock,
+        )
+        ours_rates.append(a.calls * len(cases) / a.seconds)
+        ref_rates.append(b.calls * len(cases) / b.seconds)
+        ratios.append(ours_rates[-1] / ref_rates[-1])
+    return {
+        **agreed,
+        "ours_per_s": median(ours_rates),
+        "reference_per_s": median(ref_rates),
+        "ratio": median(ratios),
     }
 
 
@@ -267,9 +294,13 @@ def render(result: dict[str, Any]) -> str:
         ]
         for alg, r in result["algorithms"].items()
     ]
-    ph, fz = result["photo"], result["fuzz"]
+    ph, fz, dcc = result["photo"], result["fuzz"], result["dcc"]
     extra = [
         "",
+        f"EU DCC suite ({dcc['cases']} cases with EXPECTEDVERIFY): ours "
+        f"{dcc['ours_per_s']:,.0f}/s ({dcc['ours_as_expected']} as expected) vs "
+        f"cbor2 + cryptography reference {dcc['reference_per_s']:,.0f}/s "
+        f"({dcc['reference_as_expected']} as expected); ratio {dcc['ratio']:.2f}",
         f"photo → verdict (1000 px JPEG, QR version {ph['qr_version']}): median "
         f"{ph['ms']:.1f} ms vs bare Pillow + zxing-cpp {ph['peer_ms']:.1f} ms "
         f"(ratio {ph['ratio']:.2f}); target ≤ {ph['target_ms']:.0f} ms: {ph['status']}",

@@ -22,5 +22,10 @@ def test_verifier_benchmark_quick_mode() -> None:
     fuzz = result["fuzz"]
     assert fuzz["cases"] == 500 and fuzz["exceptions"] == 0 and fuzz["status"] == "PASS"
     assert all(fuzz["verdicts"].get(v, 0) > 0 for v in ("VALID", "INVALID", "INDETERMINATE"))
+    dcc = result["dcc"]
+    assert dcc["cases"] == 233 and dcc["ours_as_expected"] == 233
+    assert dcc["ours_per_s"] > 0 and dcc["reference_per_s"] > 0
     text = render(result)
-    assert "verdicts/s" in text and "photo → verdict" in text and "fuzz:" in text
+    assert (
+        "verdicts/s" in text and "photo → verdict" in text and "fuzz:" in text and "EU DCC" in text
+    )
