@@ -279,13 +279,13 @@ class Hub:
 
         from verifier.bundle import BUNDLE_FORMAT
 
-        published = self.trust_lists.current()
         lists = {}
         for list_id in self.licenses.status_lists():
             token = self.licenses.status_list_token(list_id)
             lists[self.licenses.status_uri(list_id)] = (
                 base64.urlsafe_b64encode(token.token).rstrip(b"=").decode()
             )
+        published = self.trust_lists.up_to_date()  # after the lists: their keys exist now
         body = {
             "format": BUNDLE_FORMAT,
             "hub": self.config.base_url,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from govtrust.events import EventLog
 from govtrust.hubpki import HubPki
 from govtrust.registry import Registry, Status
 from keys import KeyPurpose, KeyState, KeyStore
+from trust.jws import canonical_json
 from trust.trustlist import TrustListSigner, build_payload, sign_trust_list
 
 __all__ = ["TrustListPublication", "TrustListService", "Published"]
@@ -188,6 +190,31 @@ class TrustListService:
             if row is None:
                 return None
             return Published(row.sequence, row.digest, row.document, row.issued_at, row.next_update)
+
+    def up_to_date(self) -> Published:
+        """The latest list if it still says what the registry, the hub roots and the
+        components' extensions say now (a license issuer's first key, a new ID-token
+        or log key, a revoked seal), else a new one — what offline verifiers must be
+        given (``GET /verifier/bundle.json``), since they learn keys nowhere else."""
+        latest = self.current()
+        announced: list[str] = []
+        try:
+            doc = json.loads(latest.document)
+            payload = json.loads(
+                base64.urlsafe_b64decode(doc["payload"] + "=" * (-len(doc["payload"]) % 4))
+            )
+            announced = list(payload.get("announced_roots", []))
+            said = (payload["participants"], payload["roots"], payload.get("extensions"))
+        except (ValueError, KeyError, TypeError):
+            return self.publish()
+        roots = [base64.b64encode(c.der).decode() for c in self._pki.roots()]
+        extensions = dict(self._extensions()) if self._extensions is not None else None
+        participants = sorted(self._participants(), key=lambda p: p["id"])
+        now = json.loads(canonical_json([participants, roots, extensions or None]))
+        if now != [said[0], said[1], said[2]]:
+            keep = tuple(base64.b64decode(r) for r in announced)
+            return self.publish(announced_roots=keep)
+        return latest
 
     def current(self, *, refresh_before: timedelta = timedelta(hours=1)) -> Published:
         """The latest list, publishing a new one when none exists or it is about to expire."""

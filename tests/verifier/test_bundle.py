@@ -146,6 +146,7 @@ def test_trust_list_rollback_is_refused(world: Any, roots_pem: bytes, tmp_path: 
 
 def test_log_rollback_and_fork_are_refused(world: Any, roots_pem: bytes, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
+    issue(world, generate_private_key("p256"))  # the issuer's keys exist from here on
     small = world.verifier_bundle()
     issue(world, generate_private_key("p256"))  # the log grows; the trust list stays
     grown = world.verifier_bundle()
@@ -238,3 +239,30 @@ def test_tampered_cache_is_checked_again(world: Any, roots_pem: bytes, tmp_path:
     with pytest.raises(BundleError) as err:
         load_cache(cache, now=world.clock())
     assert err.value.code == "status_list_invalid"
+
+
+def test_keys_made_after_the_last_trust_list_reach_the_bundle(
+    world: Any, roots_pem: bytes, tmp_path: Path
+) -> None:
+    """A license issuer's keys are made at its first issuance; the bundle must carry
+    them although the trust list was published before (no manual republish)."""
+    first = world.trust_lists.publish()
+    payload = json.loads(first.document)["payload"]
+    listed = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    keyless = [
+        i
+        for i in listed["extensions"]["govtrust.license_wallet"]["issuers"]
+        if not i["keys"] and i["license_types"] and i["status"] == "active"
+    ]
+    assert keyless, "the demo should have an issuer that has not issued yet"
+    issuer, type_code = keyless[0]["id"], keyless[0]["license_types"][0]
+    key = generate_private_key("p256")
+    lic = world.licenses.issue(
+        issuer, type_code, "acct-2", key.public_key().jwk(), example_fields(type_code), actor="t"
+    )
+    trust = sync(world, tmp_path / "cache", roots_pem)
+    assert trust.trust_list.sequence > first.sequence
+    verdict = verify_license_qr(qr(world, lic, key), trust, now=world.clock())
+    assert verdict.verdict == "VALID", verdict
+    again = world.verifier_bundle()  # nothing changed since: no new list
+    assert json.loads(again)["trust_list"] == json.loads(world.verifier_bundle())["trust_list"]

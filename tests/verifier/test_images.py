@@ -124,3 +124,30 @@ def test_oversized_files_are_refused_unread() -> None:
     with pytest.raises(UnreadableImage) as err:
         decode_qr_image(b"\xff\xd8" + b"\x00" * MAX_IMAGE_BYTES)
     assert "larger" in err.value.message
+
+
+def test_mutated_images_give_verdicts_never_exceptions() -> None:
+    """Bit flips, truncations, spliced headers and random bytes: a verdict each time."""
+    import random
+
+    rng = random.Random(7)
+    seeds = [photo(qr(), angle=5), photo(qr(), jpeg_quality=None, side=500), _blank_png()]
+    seen = set()
+    for i in range(300):
+        data = bytearray(rng.choice(seeds))
+        kind = i % 4
+        if kind == 0:
+            for _ in range(rng.randrange(1, 20)):
+                data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        elif kind == 1:
+            data = data[: rng.randrange(len(data))]
+        elif kind == 2:
+            data[8 : 8 + 64] = bytes(rng.randrange(256) for _ in range(64))
+        else:
+            data = bytearray(
+                data[:4] + bytes(rng.randrange(256) for _ in range(rng.randrange(2000)))
+            )
+        verdict, _ = verify_license_image(bytes(data), Trust(), now=NOW)
+        assert verdict.verdict in ("VALID", "INVALID", "INDETERMINATE")
+        seen.add(verdict.verdict)
+    assert "INDETERMINATE" in seen
