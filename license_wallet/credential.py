@@ -117,6 +117,7 @@ __all__ = [
     "issue_credential",
     "present",
     "present_qr_text",
+    "presented_identifier",
     "qr_versions",
     "verify_presentation",
 ]
@@ -709,6 +710,17 @@ def _open_disclosures(cl: _Claims, disclosures: Sequence[bytes]) -> dict[str, st
         except InvalidLicenseFields as exc:
             raise _rejected("disclosure_invalid", f"{key}: {exc.code}") from None
     return shown
+
+
+def presented_identifier(presentation: str | bytes) -> LicenseIdentifier:
+    """The 电子证照标识 named inside a presentation (QR text or CBOR), read with the
+    verifier's bounded decoders and **no signature checked** — for routing (which
+    license is this?), never for trust. Raises :class:`MalformedPresentation`."""
+    cred_bytes, _disclosures, _kb = _decode_outer(presentation)
+    claims = _payload_map(
+        _decode_cose(cred_bytes, "credential_malformed", TYP_CREDENTIAL), "credential_malformed"
+    )
+    return _expand_id(claims.get(CLAIM_LICENSE_ID))
 
 
 def verify_presentation(

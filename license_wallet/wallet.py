@@ -68,12 +68,7 @@ from trust.crypto import b64url, public_key_from_jwk
 from trust.errors import TrustError
 
 from .credential import (
-    CLAIM_LICENSE_ID,
-    TYP_CREDENTIAL,
-    _decode_cose,
-    _decode_outer,
-    _expand_id,
-    _payload_map,
+    presented_identifier,
 )
 from .qr import BASE45_ALPHABET, MAX_QR_TEXT, PREFIX, QrError, render_qr
 from .service import LicenseServiceError, LicenseStatus, LicenseView
@@ -573,12 +568,7 @@ def _presented_identifier(text: str) -> str | None:
     """The 电子证照标识 of the credential inside a presentation's QR text (decoded
     with the verifier's bounded decoders, signatures not checked), or None."""
     try:
-        cred_bytes, _disclosures, _kb = _decode_outer(text)
-        claims = _payload_map(
-            _decode_cose(cred_bytes, "credential_malformed", TYP_CREDENTIAL),
-            "credential_malformed",
-        )
-        return str(_expand_id(claims.get(CLAIM_LICENSE_ID)))
+        return str(presented_identifier(text))
     except TrustError:
         return None
 

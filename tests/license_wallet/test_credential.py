@@ -644,3 +644,16 @@ def test_signed_but_invalid_disclosures(
     claims[-65539] = b"".join(sorted(digests))
     cred = resign(issuers["SM2"], claims)
     rejected(code, lambda: verify(rebind(cred, [d], holder), lookup))
+
+
+def test_presented_identifier_reads_without_trusting(
+    issuers: dict[str, Signer], holder: Signer
+) -> None:
+    from license_wallet.credential import presented_identifier
+
+    cred = issue(issuers["SM2"], holder)
+    text = present_qr_text(cred, "minimal", holder, now=T0 + timedelta(days=1))
+    expected = build_identifier(ID_CARD.code, ISSUER_USCC, "330100202600012345", 1)
+    assert presented_identifier(text) == expected
+    with pytest.raises(MalformedPresentation):
+        presented_identifier("GT1:ABC")
