@@ -121,6 +121,7 @@ def _issuance(seconds: float, repetitions: int) -> dict[str, Any]:
                 ours.append(a.calls / a.seconds)
                 peer.append(b.calls / b.seconds)
                 ratios.append(ours[-1] / peer[-1])
+            http = _http_issuance(hub, raw, code, fields, holder, seconds, repetitions)
         finally:
             hub.close()
     return {
@@ -130,6 +131,101 @@ def _issuance(seconds: float, repetitions: int) -> dict[str, Any]:
         "ratio_min": min(ratios),
         "ratio_max": max(ratios),
         "database": "SQLite WAL synchronous=FULL",
+        "http": http,
+    }
+
+
+def _http_issuance(
+    hub: Any,
+    raw: Any,
+    code: str,
+    fields: dict[str, str],
+    holder: dict[str, Any],
+    seconds: float,
+    repetitions: int,
+) -> dict[str, Any]:
+    """``POST /api/license/v1/licenses`` over HTTP/1.1 keep-alive to the hub's WSGI
+    app (Werkzeug's threaded server in this process), one client, a machine token
+    with ``license:issue`` fetched once; beside raw SM2 signing, wall clock."""
+    import base64
+    import http.client
+    import json
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from govtrust.app import create_app
+
+    secret = "b" * 40
+    hub.idp.clients.add(
+        client_id="bench-mps",
+        name="bench",
+        secret=secret,
+        scopes=["license:issue"],
+        participant_id="mps",
+        replace=True,
+    )
+
+    class Quiet(WSGIRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    server = make_server(
+        "127.0.0.1", 0, create_app(hub.config, hub=hub), threaded=True, request_handler=Quiet
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    try:
+        basic = base64.b64encode(b"bench-mps:" + secret.encode()).decode()
+        conn.request(
+            "POST",
+            "/idp/token",
+            body="grant_type=client_credentials&scope=license%3Aissue",
+            headers={
+                "Authorization": f"Basic {basic}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        resp = conn.getresponse()
+        token = json.loads(resp.read())["access_token"]
+        body = json.dumps(
+            {
+                "type": "resident_id_card",
+                "holder": {"subject": "bench-holder", "key": holder},
+                "fields": fields,
+                "valid_from": "2026-01-01",
+                "valid_until": "2046-01-01",
+            }
+        )
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+        def post() -> None:
+            conn.request("POST", "/api/license/v1/licenses", body=body, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+            if r.status != 201:
+                raise RuntimeError(f"issuance over HTTP: {r.status} {data[:200]!r}")
+
+        post()
+        ours, peer, ratios = [], [], []
+        for _ in range(repetitions):
+            a, b = interleaved([post, raw], seconds, slice_seconds=min(0.5, seconds), clock="wall")
+            ours.append(a.calls / a.seconds)
+            peer.append(b.calls / b.seconds)
+            ratios.append(ours[-1] / peer[-1])
+    finally:
+        conn.close()
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    return {
+        "issued_per_s": median(ours),
+        "raw_sm2_per_s": median(peer),
+        "ratio": median(ratios),
+        "server": "Werkzeug threaded, in process; one keep-alive client",
     }
 
 
@@ -227,6 +323,11 @@ def render(result: dict[str, Any]) -> str:
         f"{result['issuance']['issued_per_s']:,.0f}/s vs raw SM2 "
         f"{result['issuance']['raw_sm2_per_s']:,.0f}/s -> ratio {result['issuance']['ratio']:.3f} "
         f"({result['issuance']['ratio_min']:.3f}–{result['issuance']['ratio_max']:.3f})",
+        f"  through the API (POST /api/license/v1/licenses, "
+        f"{result['issuance']['http']['server']}): "
+        f"{result['issuance']['http']['issued_per_s']:,.0f}/s vs raw SM2 "
+        f"{result['issuance']['http']['raw_sm2_per_s']:,.0f}/s -> ratio "
+        f"{result['issuance']['http']['ratio']:.3f}",
         "",
         format_table(
             ["license type", "alg", "disclosure", "fields", "QR chars", "QR version (M)"],

@@ -20,6 +20,7 @@ def test_license_benchmark_quick_mode() -> None:
     issuance = result["issuance"]
     assert issuance["issued_per_s"] > 0 and issuance["raw_sm2_per_s"] > 0
     assert 0 < issuance["ratio"] < 1
+    assert issuance["http"]["issued_per_s"] > 0 and 0 < issuance["http"]["ratio"] < 1
     rows = result["qr"]["rows"]
     assert len(rows) == len(license_types()) * 2 * 2  # types x algorithms x disclosures
     assert all(1 <= r["version"] <= 40 for r in rows)
