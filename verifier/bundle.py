@@ -124,8 +124,8 @@ class VerifiedStatusList:
 
 @dataclass(frozen=True, slots=True)
 class _IssuerKeys:
-    license: Mapping[bytes, PublicKey]  # COSE kid → key
-    status_list: Mapping[bytes, PublicKey]
+    license: Mapping[bytes, list[PublicKey]]  # COSE kid → every key with that kid
+    status_list: Mapping[bytes, list[PublicKey]]
 
 
 def _b64url(text: object, what: str) -> bytes:
@@ -155,7 +155,7 @@ def _issuer_keys(tl: TrustList) -> dict[str, _IssuerKeys]:
         p = tl.participant(entry["id"])
         if p is None or "license_issuer" not in p.roles:
             continue
-        by_purpose: dict[str, dict[bytes, PublicKey]] = {"license": {}, "status_list": {}}
+        by_purpose: dict[str, dict[bytes, list[PublicKey]]] = {"license": {}, "status_list": {}}
         for key in entry.get("keys") or []:
             if not isinstance(key, Mapping) or key.get("purpose") not in by_purpose:
                 continue
@@ -164,7 +164,7 @@ def _issuer_keys(tl: TrustList) -> dict[str, _IssuerKeys]:
                 public = public_key_from_jwk(key.get("jwk") or {})
             except (TrustError, TypeError, ValueError):
                 continue  # one unusable key does not hide the issuer's others
-            by_purpose[str(key["purpose"])][kid] = public
+            by_purpose[str(key["purpose"])].setdefault(kid, []).append(public)
         out[p.id] = _IssuerKeys(by_purpose["license"], by_purpose["status_list"])
     return out
 
@@ -186,7 +186,7 @@ def verify_status_list_token(
     token: bytes,
     *,
     uri: str,
-    keys: Mapping[str, Mapping[bytes, PublicKey]],
+    keys: Mapping[str, Mapping[bytes, list[PublicKey]]],
     now: datetime,
     max_age: timedelta = DEFAULT_MAX_STATUS_AGE,
 ) -> VerifiedStatusList:
@@ -208,14 +208,25 @@ def verify_status_list_token(
     if msg.protected.get(16) != STATUS_LIST_MEDIA_TYPE:
         raise bad(f"not typed {STATUS_LIST_MEDIA_TYPE}")
     kid = msg.protected.get(4, msg.unprotected.get(4))
-    signer = next(
-        ((iss, k[kid]) for iss, k in keys.items() if isinstance(kid, bytes) and kid in k), None
-    )
-    if signer is None:
+    candidates = [
+        (iss, key)
+        for iss, by_kid in keys.items()
+        if isinstance(kid, bytes)
+        for key in by_kid.get(kid, [])
+    ]
+    if not candidates:
         raise bad("not signed by a status-list key in the trust list")
-    issuer_id, key = signer
+    issuer_id = None
+    for iss, key in candidates:  # every key that shares the kid (SECURITY.md)
+        try:
+            verify_sign1(msg, key, allowed_algs=STATUS_ALGS)
+            issuer_id = iss
+            break
+        except TrustError:
+            continue
+    if issuer_id is None:
+        raise bad("the signature does not verify under the issuer's status-list keys")
     try:
-        verify_sign1(msg, key, allowed_algs=STATUS_ALGS)
         claims = decode_cwt_claims(msg.payload)
         raw = claims.extra.get(_STATUS_LIST)
         if not isinstance(raw, Mapping) or "bits" not in raw or "lst" not in raw:
@@ -497,9 +508,8 @@ class OfflineTrust:
         if keys is None:
             return []
         if kid is None:
-            return list(keys.license.values())
-        found = keys.license.get(kid)
-        return [found] if found is not None else []
+            return [k for group in keys.license.values() for k in group]
+        return list(keys.license.get(kid, []))
 
     def status(self, uri: str, index: int) -> int | None:
         sl = self._checked.status_lists.get(uri)
