@@ -65,7 +65,7 @@ from verifier.documents import verify_document
 from .models import SealOperation
 from .ofd import OfdError, OfdPackage, _child, _children, _dirname, _resolve, _text, parse_xml
 from .registry import KIND_NAMES_ZH, SealError, SealStatus, SealView
-from .service import SealRequest
+from .service import DEFAULT_PADES_LEVEL, SealRequest
 
 __all__ = [
     "CONSOLE",
@@ -119,6 +119,7 @@ def console_uris(base_url: str) -> dict[str, str]:
 _ERRORS: Final = {
     # the sealing service and the registry (SealError, SealForbidden …)
     "seal_unknown": ("找不到该印章。", "No such seal."),
+    "invalid_level": ("不支持的签章级别。", "Unsupported signature level."),
     "seal_forbidden": (
         "该印章不属于您的单位，不能使用。",
         "This seal does not belong to your agency.",
@@ -244,6 +245,15 @@ register(
         "seal.console.picker.hint": {
             "zh": "OFD 文件使用 SM2 印章，PDF 文件使用 RSA/ECDSA 印章。",
             "en": "OFD documents take SM2 seals; PDF documents RSA/ECDSA seals.",
+        },
+        "seal.console.level": {"zh": "PDF 签章级别", "en": "PDF signature level"},
+        "seal.console.level.B-T": {
+            "zh": "PAdES B-T（含可信时间戳）",
+            "en": "PAdES B-T (with a trusted time-stamp)",
+        },
+        "seal.console.level.B-LT": {
+            "zh": "PAdES B-LT（另含证书链与吊销信息，便于长期验证）",
+            "en": "PAdES B-LT (also the chain and revocation data, for long-term validation)",
         },
         "seal.console.cross_page": {
             "zh": "骑缝章（OFD，每页右边缘）",
@@ -737,6 +747,9 @@ def sign() -> Response:
                 x_mm=x,
                 y_mm=y,
                 cross_page=cross_page,
+                level=(request.form.get("level") or DEFAULT_PADES_LEVEL)
+                if fmt == "pdf"
+                else DEFAULT_PADES_LEVEL,
             ),
             holder_id=agency.id,
             client_id=_client_id(user),

@@ -85,6 +85,9 @@ def test_operator_seals_a_pdf_and_reads_the_report(
     assert page.locator(f"#seal-picker option[value='{seals['SM2'].id}']").is_disabled()
     apply = page.get_by_role("button", name="盖章", exact=True)
     assert apply.is_disabled()  # no position yet
+    level = page.get_by_label("PDF 签章级别")
+    assert level.is_visible() and level.input_value() == "B-T"
+    level.select_option("B-LT")  # long-term validation data in the document
 
     # 2. click in the middle of the page: the position is shown in millimetres.
     box = preview.bounding_box()
@@ -102,6 +105,7 @@ def test_operator_seals_a_pdf_and_reads_the_report(
     assert page.locator("#seal-verdict-text").inner_text() == "(有效)"
     assert "PASSED" in page.locator(".seal-indication").first.inner_text()
     assert seals["RS256"].name in page.locator("#seal-signatures").inner_text()
+    assert "PAdES B-LT" in page.locator("#seal-signatures").inner_text()
     assert page.locator("#seal-error").is_hidden()
     sealed_page = page.get_by_role("img", name="盖章后的页面")
     sealed_page.wait_for()
@@ -165,6 +169,7 @@ def test_ofd_preview_offers_only_sm2_seals_and_errors_are_chinese(page, live_ser
     assert page.get_by_label("印章", exact=True).input_value() == seals["SM2"].id
     assert page.locator(f"#seal-picker option[value='{seals['RS256'].id}']").is_disabled()
     assert page.locator("#seal-cross-page-row").is_visible()
+    assert page.locator("#seal-level-row").is_hidden()  # PAdES levels are for PDF
     preview.click(position={"x": 60, "y": 80})
     page.get_by_role("button", name="盖章", exact=True).click()
     page.get_by_role("region", name="4. 结果").wait_for(timeout=30_000)

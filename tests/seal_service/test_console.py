@@ -376,6 +376,26 @@ def test_seal_a_pdf_verify_and_download(world: World) -> None:
     assert get(stranger.client, reply["sealed_preview_url"])[0] == 404
 
 
+def test_pdf_level_b_lt_from_the_console(world: World) -> None:
+    op = sign_in(world)
+    form = {
+        "document": blank_pdf(1),
+        "seal_id": world.seals["RS256"].id,
+        "page": "1",
+        "x_mm": "100",
+        "y_mm": "100",
+        "level": "B-LT",
+    }
+    status, reply = post(op, "/seal/sign", form)
+    assert status == 200, reply
+    assert reply["verdict"] == "VALID"
+    (signature,) = reply["report"]["signatures"]
+    assert signature["pades_level"] == "B-LT"
+    status, reply = post(op, "/seal/sign", {**form, "level": "B-LTA"})
+    assert status == 400 and reply["error"] == "invalid_level"
+    assert reply["message"] == "不支持的签章级别。"
+
+
 def test_seal_an_ofd_with_the_sm2_seal(world: World) -> None:
     op = sign_in(world)
     seal = world.seals["SM2"]

@@ -22,6 +22,7 @@
   var yInput = document.getElementById("seal-y");
   var picker = document.getElementById("seal-picker");
   var crossRow = document.getElementById("seal-cross-page-row");
+  var levelRow = document.getElementById("seal-level-row");
   var crossBox = document.getElementById("seal-cross-page");
   var applyButton = document.getElementById("seal-apply");
   var errorBox = document.getElementById("seal-error");
@@ -134,6 +135,7 @@
         pageInput.max = String(data.pages);
         ofdNote.hidden = data.content_rendered;
         crossRow.hidden = data.format !== "ofd";
+        levelRow.hidden = data.format !== "pdf";
         if (data.format !== "ofd") {
           crossBox.checked = false;
         }
@@ -209,12 +211,16 @@
       var table = document.createElement("table");
       table.className = "grid seal-signature";
       var body = document.createElement("tbody");
-      [
+      var rows = [
         [root.dataset.labelSeal, sig.seal_name || data.seal.name],
         [root.dataset.labelSigner, sig.signer_subject],
         [root.dataset.labelTime, sig.signing_time],
         [root.dataset.labelIndication, sig.indication + (sig.sub_indication ? " / " + sig.sub_indication : "")],
-      ].forEach(function (pair) {
+      ];
+      if (sig.pades_level) {
+        rows.push([root.dataset.labelLevel, "PAdES " + sig.pades_level]);
+      }
+      rows.forEach(function (pair) {
         var row = document.createElement("tr");
         cell(row, pair[0], true);
         var value = cell(row, pair[1], false);
