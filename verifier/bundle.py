@@ -520,6 +520,11 @@ class OfflineTrust:
         except (TrustError, ValueError, IndexError, TypeError):
             return None
 
+    def status_signer(self, uri: str) -> str | None:
+        """The issuer whose status-list key signed the list held for ``uri``."""
+        sl = self._checked.status_lists.get(uri)
+        return None if sl is None else sl.issuer_id
+
     def stale(self, now: datetime) -> str | None:
         tl = self.trust_list
         if now > tl.next_update + self._grace:

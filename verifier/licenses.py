@@ -139,6 +139,10 @@ class LicenseTrust(Protocol):
     def stale(self, now: datetime) -> str | None:
         """Why the trust data may not be used at ``now`` (too old), else None."""
 
+    # Optional: ``status_signer(uri) -> str | None``, the issuer whose status-list key
+    # signed the list held for ``uri``; a list signed by another issuer than the
+    # credential's makes the status unknown.
+
 
 @dataclass(frozen=True, slots=True)
 class LicenseVerdict:
@@ -323,6 +327,15 @@ def verify_license_qr(
     issuer = trust.issuer(lic.issuer)
     if issuer is None:  # keys() returned none, so verify_presentation refused already
         return LicenseVerdict(INVALID, ("untrusted_issuer",), lic.issuer)
+    signer_of = getattr(trust, "status_signer", None)  # optional: who signed that list
+    if callable(signer_of) and signer_of(lic.status_uri) not in (None, lic.issuer):
+        return LicenseVerdict(
+            INDETERMINATE,
+            ("status_unknown",),
+            f"the status list {lic.status_uri} is signed by another issuer",
+            issuer,
+            lic,
+        )
     if not issuer.active:
         return LicenseVerdict(
             INVALID, ("issuer_inactive",), f"{issuer.name_zh} is not active", issuer, lic

@@ -266,3 +266,56 @@ def test_keys_made_after_the_last_trust_list_reach_the_bundle(
     assert verdict.verdict == "VALID", verdict
     again = world.verifier_bundle()  # nothing changed since: no new list
     assert json.loads(again)["trust_list"] == json.loads(world.verifier_bundle())["trust_list"]
+
+
+def test_a_status_list_signed_by_another_issuer_is_not_trusted(
+    world: Any, roots_pem: bytes, tmp_path: Path
+) -> None:
+    """Issuer B's status-list key signing a list under issuer A's URI (all VALID,
+    hiding A's revocation): the signature checks out, the signer is wrong."""
+    from keys import KeyPurpose
+    from license_wallet.status_list import StatusList
+    from trust.cose import encode_deterministic, sign1
+
+    key = generate_private_key("p256")
+    lic = issue(world, key)  # mps
+    world.licenses.revoke(lic.id, actor="test")
+    other = next(
+        i["id"]
+        for i in world.licenses.issuers()
+        if i["id"] != "mps" and i["status"] == "active" and i["license_types"]
+    )
+    world.licenses.ensure_issuer_keys(other)
+    (info,) = [
+        k for k in world.keys.list(purpose=KeyPurpose.STATUS_LIST, owner=f"license-issuer:{other}")
+    ]
+    signer = world.keys.signer_for(info.kid, KeyPurpose.STATUS_LIST)
+    now = int(world.clock().timestamp())
+    claims = {
+        2: lic.status_uri,
+        6: now,
+        4: now + 3600,
+        65534: 300,
+        65533: {"bits": 2, "lst": StatusList(lic.status_idx + 1, 2).compress()},
+    }
+    forged = sign1(
+        encode_deterministic(claims),
+        signer,
+        alg=signer.algorithm.cose,
+        kid=next(
+            base64.urlsafe_b64decode(k["cose_kid"] + "=" * (-len(k["cose_kid"]) % 4))
+            for i in world.licenses.issuers()
+            if i["id"] == other
+            for k in i["keys"]
+            if k["purpose"] == "status_list"
+        ),
+        protected_extra={16: "application/statuslist+cwt"},
+    )
+    bundle = json.loads(world.verifier_bundle())
+    bundle["status_lists"][lic.status_uri] = base64.urlsafe_b64encode(forged).decode().rstrip("=")
+    trust = accept_bundle(
+        json.dumps(bundle).encode(), tmp_path / "c", now=world.clock(), roots_pem=roots_pem
+    )
+    verdict = verify_license_qr(qr(world, lic, key), trust, now=world.clock())
+    assert (verdict.verdict, verdict.reasons) == ("INDETERMINATE", ("status_unknown",))
+    assert "another issuer" in verdict.detail
