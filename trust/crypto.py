@@ -652,8 +652,11 @@ def load_public_key(data: bytes) -> PublicKey:
         raise InvalidKey("key data must be bytes")
     der, label = _pem_to_der(bytes(data))
     try:
-        if label == "CERTIFICATE" or (label is None and _looks_like_certificate(der)):
+        in_cert = _certificate_spki(der) if label is None else None  # parsed once
+        if label == "CERTIFICATE":
             spki = asn1_x509.Certificate.load(der)["tbs_certificate"]["subject_public_key_info"]
+        elif in_cert is not None:
+            spki = in_cert
         else:
             spki = asn1_keys.PublicKeyInfo.load(der)
         spki_der = spki.dump(force=True)
@@ -674,13 +677,14 @@ def load_public_key(data: bytes) -> PublicKey:
         raise InvalidKey(f"unsupported public key: {exc}") from None
 
 
-def _looks_like_certificate(der: bytes) -> bool:
+def _certificate_spki(der: bytes) -> asn1_keys.PublicKeyInfo | None:
+    """The SubjectPublicKeyInfo of ``der`` if it is a certificate, else None."""
     try:
-        cert = asn1_x509.Certificate.load(der)
-        cert["tbs_certificate"]["subject_public_key_info"].native  # noqa: B018 - forces parse
-        return True
+        spki = asn1_x509.Certificate.load(der)["tbs_certificate"]["subject_public_key_info"]
+        spki.native  # noqa: B018 - forces the parse: a key, not just a SEQUENCE
+        return spki
     except (ValueError, TypeError, KeyError):
-        return False
+        return None
 
 
 def load_private_key(data: bytes, password: bytes | None = None) -> PrivateKey:
