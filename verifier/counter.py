@@ -7,6 +7,8 @@ text, or a photo — or uploads a sealed document, and gets a verdict at once.
 ``POST /verifier/api/verify``      ``{"text": "GT1:…"}`` → license verdict (JSON)
 ``POST /verifier/api/verify-file`` multipart ``file``: a QR photo (PNG/JPEG/WebP) → license
                                    verdict; anything else → sealed-document verdict
+``POST /verifier/api/decode-frame`` multipart ``frame``: a camera frame the browser could not
+                                   decode → 204 (no QR) or ``{"text": …}`` (zxing-cpp)
 ``GET /verifier/api/trust``        how fresh the trust data is (source, synced, usable until)
 =================================  ===========================================================
 
@@ -40,7 +42,12 @@ from govtrust.security import csrf_token
 from govtrust.verifier_trust import CachedTrust
 from verifier.documents import verify_document
 from verifier.id_tokens import looks_like_jwt, verify_id_token
-from verifier.images import MAX_IMAGE_BYTES, verify_license_image
+from verifier.images import (
+    MAX_IMAGE_BYTES,
+    UnreadableImage,
+    decode_qr_image,
+    verify_license_image,
+)
 from verifier.licenses import MAX_QR_TEXT, LicenseVerdict, ReplayCache, verify_license_qr
 from verifier.reasons import REASON_TEXT, reason_text
 
@@ -48,6 +55,8 @@ __all__ = ["bp", "CLEAR_AFTER"]
 
 #: Seconds after which the page clears a verdict and the data shown with it.
 CLEAR_AFTER: Final = 60
+#: The largest camera frame accepted (a 1920×1080 JPEG is ~0.5 MB).
+MAX_FRAME: Final = 4 * 1024 * 1024
 #: The largest sealed document accepted here (the seal library's own limit).
 MAX_DOCUMENT: Final = 10 * 1024 * 1024
 _IMAGE_MAGIC: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
@@ -258,6 +267,31 @@ def verify_text() -> Response:
     return _no_store(jsonify({**_license_body(verdict), "trust": source.freshness(now)}))
 
 
+@bp.post("/api/decode-frame")
+def decode_frame() -> Response:
+    """One camera frame (JPEG or PNG from the page's canvas) that the browser's own
+    decoder could not read, decoded with zxing-cpp: 204 when it holds no QR code
+    (the page keeps scanning), else ``{"text": …}``, which the page then submits
+    to ``/api/verify`` like any scan (one verification, one replay-cache entry).
+    The frame is not kept."""
+    if not _csrf_ok():
+        return _error("csrf", 400)
+    upload = request.files.get("frame")
+    if upload is None:
+        return _error("bad_request", 400)
+    try:
+        data = upload.stream.read(MAX_FRAME + 1)
+    finally:
+        upload.close()  # a large part is spooled to a temporary file: closed now, not by GC
+    if len(data) > MAX_FRAME:
+        return _error("bad_request", 413)
+    try:
+        texts = decode_qr_image(data)
+    except UnreadableImage:
+        return _no_store(Response(status=204))
+    return _no_store(jsonify({"text": texts[0][:MAX_QR_TEXT]}))
+
+
 @bp.post("/api/verify-file")
 def verify_file() -> Response:
     if not _csrf_ok():
@@ -265,7 +299,10 @@ def verify_file() -> Response:
     upload = request.files.get("file")
     if upload is None:
         return _error("bad_request", 400)
-    data = upload.stream.read(max(MAX_IMAGE_BYTES, MAX_DOCUMENT) + 1)
+    try:
+        data = upload.stream.read(max(MAX_IMAGE_BYTES, MAX_DOCUMENT) + 1)
+    finally:
+        upload.close()  # a large part is spooled to a temporary file: closed now, not by GC
     now = _now()
     source = _trust_cache().get(now)
     if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):

@@ -121,7 +121,12 @@ def _y4m(frame: Image.Image, path: Path, frames: int = 20) -> None:
             f.write(b"FRAME\n" + planes)
 
 
-def test_fake_camera_reads_the_wallet_qr(browser: Any, live_server: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("decoder", ["browser", "server"])
+def test_fake_camera_reads_the_wallet_qr(
+    browser: Any, live_server: Any, tmp_path: Path, decoder: str
+) -> None:
+    """The browser's own decoder (BarcodeDetector or jsQR), and the counter's server
+    reading frames the browser sends (?decoder=server forces that path)."""
     holder = Holder(live_server)
     text = holder.qr("minimal")
     symbol = Image.open(io.BytesIO(render_qr(text, scale=5).png)).convert("L")
@@ -131,6 +136,7 @@ def test_fake_camera_reads_the_wallet_qr(browser: Any, live_server: Any, tmp_pat
     canvas = canvas.filter(ImageFilter.GaussianBlur(0.6))  # a webcam's soft focus
     video = tmp_path / "wallet-qr.y4m"
     _y4m(canvas, video)
+    query = "?decoder=server" if decoder == "server" else ""
 
     camera = browser.browser_type.launch(
         executable_path=CHROMIUM,
@@ -148,13 +154,15 @@ def test_fake_camera_reads_the_wallet_qr(browser: Any, live_server: Any, tmp_pat
         context.grant_permissions(["camera"], origin=live_server.url)
         page = context.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(live_server("/verifier/"))
+        page.goto(live_server("/verifier/" + query))
         page.locator("#counter-camera").click()
         poll(page, lambda: page.locator("#counter-camera-status").get_attribute("data-decoder"),
              "the camera to start")  # fmt: skip
         assert poll(page, lambda: verdict_of(page), "a verdict from the camera", 30) == "VALID"
-        decoder = page.locator("#counter-camera-status").get_attribute("data-decoder")
-        assert decoder in ("jsQR", "BarcodeDetector")
+        used = page.locator("#counter-camera-status").get_attribute("data-decoder")
+        assert used in (
+            ("jsQR", "BarcodeDetector", "server") if decoder == "browser" else ("server",)
+        )
         assert "公安部" in page.locator("#counter-license").inner_text()
         assert page.locator("#counter-video").is_hidden()  # the camera is released
         context.close()

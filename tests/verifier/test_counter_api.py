@@ -142,3 +142,34 @@ def test_an_id_token_gets_its_own_verdict(counter: Any) -> None:
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     bad = post_text(client, csrf, forged).get_json()
     assert (bad["verdict"], bad["reasons"]) == ("INVALID", ["bad_signature"])
+
+
+def test_decode_frame(counter: Any) -> None:
+    hub, client, csrf = counter
+    _, qr = license_and_qr(hub)
+    text = qr()
+
+    def frame(data: bytes, token: str = csrf) -> tuple[int, Any, str]:
+        # The multipart body by hand: Werkzeug's test client spools a large one to a
+        # temporary file that it never closes.
+        body = (
+            b"--B\r\nContent-Disposition: form-data; name=\"frame\"; filename=\"f.jpg\"\r\n"
+            b"Content-Type: image/jpeg\r\n\r\n" + data + b"\r\n--B--\r\n"
+        )
+        r = client.post(
+            "/verifier/api/decode-frame",
+            data=body,
+            content_type="multipart/form-data; boundary=B",
+            headers={"X-CSRF-Token": token},
+        )
+        return r.status_code, r.get_json(silent=True), r.headers.get("Cache-Control", "")
+
+    assert frame(photo(text, side=640)) == (200, {"text": text}, "no-store")
+    assert frame(photo("X", blur=9.0))[0] == 204  # keep scanning
+    assert frame(b"not an image")[0] == 204
+    assert frame(photo(text), token="wrong")[0] == 400
+    assert frame(b"\xff\xd8" + b"\x00" * (4 * 1024 * 1024))[0] == 413
+    missing = client.post("/verifier/api/decode-frame", headers={"X-CSRF-Token": csrf})
+    assert missing.status_code == 400
+    # Decoding is not verifying: the text is still fresh for /api/verify.
+    assert post_text(client, csrf, text).get_json()["verdict"] == "VALID"
