@@ -153,7 +153,7 @@ def test_decode_frame(counter: Any) -> None:
         # The multipart body by hand: Werkzeug's test client spools a large one to a
         # temporary file that it never closes.
         body = (
-            b"--B\r\nContent-Disposition: form-data; name=\"frame\"; filename=\"f.jpg\"\r\n"
+            b'--B\r\nContent-Disposition: form-data; name="frame"; filename="f.jpg"\r\n'
             b"Content-Type: image/jpeg\r\n\r\n" + data + b"\r\n--B--\r\n"
         )
         r = client.post(
