@@ -38,6 +38,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, session
 
 from govtrust.i18n import current_language, register, translate
+from govtrust.ratelimit import TokenBucket
 from govtrust.security import csrf_token
 from govtrust.verifier_trust import CachedTrust
 from verifier.documents import verify_document
@@ -152,6 +153,10 @@ register(
             "zh": "请求无法处理。",
             "en": "The request could not be handled.",
         },
+        "counter.err.rate_limited": {
+            "zh": "请求过于频繁，请稍后再试。",
+            "en": "Too many requests; please try again shortly.",
+        },
         "counter.err.network": {
             "zh": "无法连接核验服务。",
             "en": "The verification service cannot be reached.",
@@ -226,6 +231,30 @@ def _license_body(verdict: LicenseVerdict) -> dict[str, Any]:
 def _trust_info() -> dict[str, Any]:
     now = _now()
     return _trust_cache().get(now).freshness(now)
+
+
+#: Counter API requests per second per client address, and the burst allowed
+#: (a clerk scans about once a second; the camera sends at most 4 frames a second).
+DEFAULT_RATE_LIMIT: Final = (10.0, 40)
+
+
+@bp.before_request
+def _rate_limit() -> Response | None:
+    """Every POST of the counter API spends a token of the caller's bucket: 429 with
+    ``Retry-After`` when it is empty (``COUNTER_RATE_LIMIT`` = (rate, burst))."""
+    if request.method != "POST":
+        return None
+    bucket = current_app.extensions.get("govtrust.counter_bucket")
+    if bucket is None:
+        rate, burst = current_app.config.get("COUNTER_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+        bucket = TokenBucket(rate, burst)
+        current_app.extensions["govtrust.counter_bucket"] = bucket
+    wait = bucket.take(request.remote_addr or "unknown")
+    if not wait:
+        return None
+    response = _error("rate_limited", 429)
+    response.headers["Retry-After"] = TokenBucket.retry_after(wait)
+    return response
 
 
 @bp.get("/")

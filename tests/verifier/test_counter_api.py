@@ -173,3 +173,21 @@ def test_decode_frame(counter: Any) -> None:
     assert missing.status_code == 400
     # Decoding is not verifying: the text is still fresh for /api/verify.
     assert post_text(client, csrf, text).get_json()["verdict"] == "VALID"
+
+
+def test_the_counter_api_is_rate_limited(hub: Any) -> None:
+    demo_world(hub)
+    app = create_app(hub.config, hub=hub)
+    app.config["COUNTER_RATE_LIMIT"] = (0.5, 2)
+    client = app.test_client()
+    html = client.get("/verifier/").get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', html)
+    assert csrf is not None
+    answers = [post_text(client, csrf.group(1), "GT1:X") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].get_json() == {
+        "error": "rate_limited",
+        "message": "请求过于频繁，请稍后再试。",
+    }
+    assert answers[2].headers["Retry-After"] == "2"
+    assert client.get("/verifier/api/trust").status_code == 200  # reads are not counted
