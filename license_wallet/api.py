@@ -14,14 +14,19 @@ Endpoints (OpenAPI 3.1 at ``/api/license/v1/openapi.json``):
   ``Idempotency-Key`` is honoured: same key + same body → the same license
   (200, ``Idempotent-Replayed: true``), same key + other body → 422;
 * ``POST /batches`` — ``{"items": [license, ...]}`` (at most 1,000); each item
-  is issued whole or not at all; 200 with one result per item;
+  is issued whole or not at all; 200 with one result per item. With an
+  ``Idempotency-Key`` a retried batch issues nothing twice: item *i* is keyed
+  ``KEY#i`` with its own body hash, so an item issued before is returned again
+  (``"replayed": true``, not counted in ``issued``), a changed item is a 422
+  ``idempotency_conflict`` result, and items that failed before are tried again;
 * ``POST /licenses/{id}/revoke|suspend|reinstate`` — optional ``{"reason": …}``;
 * ``GET /licenses/{id}`` — the issuer's own license;
 * ``GET /status/{list}.cwt`` — public: the signed Token Status List
   (``application/statuslist+cwt``, ``Cache-Control: public, max-age=300``,
   ``ETag``); ``{list}`` is a list id (``mps.1``) or an issuer (its first list);
-* ``GET /issuers`` — public: active license issuers, their license types and
-  their license and status-list public keys (JWK, with the COSE ``kid``).
+* ``GET /issuers`` — public: every listed license issuer with its ``status``
+  (active, suspended, revoked), license types and license and status-list
+  public keys (JWK, with the COSE ``kid``).
 
 A license in JSON: ``{"type": code or slug, "holder": {"subject": account,
 "key": P-256 public JWK}, "fields": {key: text}, "valid_from": ISO 8601,
@@ -62,6 +67,8 @@ SCOPE_REVOKE: Final = "license:revoke"
 MAX_LICENSE_BODY: Final = 64 * 1024
 MAX_BATCH_BODY: Final = 4 * 1024 * 1024
 MAX_IDEMPOTENCY_KEY: Final = 200
+#: A batch key leaves room for the item suffix ``#999`` in the 200-character column.
+MAX_BATCH_IDEMPOTENCY_KEY: Final = MAX_IDEMPOTENCY_KEY - 6
 BEIJING: Final = timezone(timedelta(hours=8))
 _STATUS_FOR_CODE: Final = {
     "license_unknown": 404,
@@ -259,10 +266,26 @@ def issue_batch() -> Response:
         return _error("request_too_large", str(exc), 413)
     except _BadRequest as exc:
         return _error("invalid_request", str(exc), 400)
+    try:
+        batch_key = _idempotency(caller, b"")
+        if batch_key is not None and len(batch_key[1]) > MAX_BATCH_IDEMPOTENCY_KEY:
+            raise _BadRequest(
+                f"a batch Idempotency-Key has at most {MAX_BATCH_IDEMPOTENCY_KEY} characters"
+            )
+    except _BadRequest as exc:
+        return _error("invalid_request", str(exc), 400)
     results: list[dict[str, Any]] = []
     for i, raw in enumerate(items):
         try:
-            view = _issue(_issue_request(caller.issuer_id, raw), caller.actor)
+            item_key = None
+            if batch_key is not None:  # item i of a retried batch: its own key and body hash
+                canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()
+                item_key = (
+                    batch_key[0],
+                    f"{batch_key[1]}#{i}",
+                    hashlib.sha256(canonical).hexdigest(),
+                )
+            view = _issue(_issue_request(caller.issuer_id, raw), caller.actor, item_key)
         except _BadRequest as exc:
             results.append(
                 {"index": i, "error": "invalid_request", "error_description": str(exc)}
@@ -275,9 +298,11 @@ def issue_batch() -> Response:
                 | ({"field": field} if isinstance(field, str) else {})
             )
         else:
-            results.append({"index": i, "license": view.as_json()})
-    issued = sum(1 for r in results if "license" in r)
-    response = jsonify({"issued": issued, "failed": len(results) - issued, "results": results})
+            entry = {"index": i, "license": view.as_json()}
+            results.append(entry | ({"replayed": True} if view.replayed else {}))
+    issued = sum(1 for r in results if "license" in r and not r.get("replayed"))
+    failed = sum(1 for r in results if "error" in r)
+    response = jsonify({"issued": issued, "failed": failed, "results": results})
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -453,6 +478,16 @@ def openapi(base_url: str) -> dict[str, Any]:
                 "post": {
                     "summary": f"Issue up to {MAX_BATCH} licenses, each whole or not at all",
                     "security": [{"hubToken": [SCOPE_ISSUE]}],
+                    "parameters": [
+                        {
+                            "name": "Idempotency-Key",
+                            "in": "header",
+                            "required": False,
+                            "description": "item i is keyed KEY#i: a retried batch issues "
+                            "nothing twice",
+                            "schema": {"type": "string", "maxLength": MAX_BATCH_IDEMPOTENCY_KEY},
+                        }
+                    ],
                     "requestBody": {
                         "required": True,
                         "content": {

@@ -234,6 +234,41 @@ def test_batch(api: Any) -> None:
     assert too_many.status_code == 413
 
 
+def test_a_retried_batch_issues_nothing_twice(api: Any) -> None:
+    hub, client, token = api
+    t = token()
+    key = generate_private_key("p256")
+    items = [body(key), body(key, type="nope"), body(key, fields={"holder_name": "王五"})]
+    headers = {**bearer(t), "Idempotency-Key": "batch-2026-11-27-001"}
+    first = client.post(f"{API}/batches", json={"items": items}, headers=headers).get_json()
+    assert (first["issued"], first["failed"]) == (1, 2)
+    ids = [r["license"]["id"] for r in first["results"] if "license" in r]
+    # The client retries after a lost answer, with the second item fixed.
+    fixed = [items[0], body(key), items[2]]
+    again = client.post(f"{API}/batches", json={"items": fixed}, headers=headers).get_json()
+    assert again["results"][0]["replayed"] is True
+    assert again["results"][0]["license"]["id"] == ids[0]
+    assert "license" in again["results"][1] and "replayed" not in again["results"][1]
+    assert again["results"][2]["error"] == "field_missing"  # still wrong, still refused
+    assert (again["issued"], again["failed"]) == (1, 1)
+    assert len(hub.licenses.list_for_holder("acct-9")) == 2
+    # The same key with another body for an issued item: a conflict, nothing issued.
+    other = [body(key, valid_until="2040-01-01")]
+    clash = client.post(f"{API}/batches", json={"items": other}, headers=headers).get_json()
+    assert clash["results"][0]["error"] == "idempotency_conflict"
+    assert len(hub.licenses.list_for_holder("acct-9")) == 2
+    for bad_key in ("", "k" * 195):
+        bad = client.post(
+            f"{API}/batches",
+            json={"items": items},
+            headers={**bearer(t), "Idempotency-Key": bad_key},
+        )
+        assert bad.status_code == 400, bad_key
+    long_key = {**bearer(t), "Idempotency-Key": "k" * 194}
+    ok = client.post(f"{API}/batches", json={"items": [body(key)] * 2}, headers=long_key)
+    assert ok.get_json()["issued"] == 2  # item keys of 194 + "#1" fit the column
+
+
 def test_openapi(api: Any) -> None:
     hub, client, token = api
     doc = client.get(f"{API}/openapi.json").get_json()
