@@ -33,7 +33,9 @@ A license in JSON: ``{"type": code or slug, "holder": {"subject": account,
 "valid_until": ISO 8601 or null}`` (times without an offset are Beijing time,
 UTC+08:00; a date alone is its midnight). Every error is JSON ``{"error": code,
 "error_description": text}`` (plus ``field`` for a license field) with 400, 401,
-403, 404, 409, 413 or 422 — never a 500 for bad input.
+403, 404, 409, 413 or 422 — never a 500 for bad input — or 429 ``rate_limited``
+with ``Retry-After`` when one client sends more than 100 requests a second
+(bursts of 300; ``LICENSE_API_RATE_LIMIT``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any, Final
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
+from govtrust.ratelimit import TokenBucket
 from trust.errors import TrustError
 
 from .service import (
@@ -67,6 +70,8 @@ SCOPE_REVOKE: Final = "license:revoke"
 MAX_LICENSE_BODY: Final = 64 * 1024
 MAX_BATCH_BODY: Final = 4 * 1024 * 1024
 MAX_IDEMPOTENCY_KEY: Final = 200
+#: Authenticated requests per second per client, and the burst (a batch is one request).
+DEFAULT_RATE_LIMIT: Final = (100.0, 300)
 #: A batch key leaves room for the item suffix ``#999`` in the 200-character column.
 MAX_BATCH_IDEMPOTENCY_KEY: Final = MAX_IDEMPOTENCY_KEY - 6
 BEIJING: Final = timezone(timedelta(hours=8))
@@ -129,7 +134,26 @@ def _authenticate(*scopes: str) -> _Caller | Response:
     client = idp.clients.get(claims.client_id)
     if client is None or not client.participant_id:
         return _error("forbidden", "the client does not belong to a participant", 403)
+    wait = _bucket().take(client.client_id)
+    if wait:
+        return _error(
+            "rate_limited",
+            "too many requests from this client; retry later",
+            429,
+            Retry_After=TokenBucket.retry_after(wait),
+        )
     return _Caller(client.client_id, client.participant_id)
+
+
+def _bucket() -> TokenBucket:
+    """Requests per second per machine client (``LICENSE_API_RATE_LIMIT`` = (rate,
+    burst)): one agency's runaway job cannot take the issuing service from the others."""
+    bucket = current_app.extensions.get("govtrust.license_api_bucket")
+    if bucket is None:
+        rate, burst = current_app.config.get("LICENSE_API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+        bucket = TokenBucket(rate, burst)
+        current_app.extensions["govtrust.license_api_bucket"] = bucket
+    return bucket
 
 
 class _BadRequest(ValueError):

@@ -146,7 +146,8 @@ def _http_issuance(
 ) -> dict[str, Any]:
     """``POST /api/license/v1/licenses`` over HTTP/1.1 keep-alive to the hub's WSGI
     app (Werkzeug's threaded server in this process), one client, a machine token
-    with ``license:issue`` fetched once; beside raw SM2 signing, wall clock."""
+    with ``license:issue`` fetched once, the per-client rate limit lifted; beside
+    raw SM2 signing, wall clock."""
     import base64
     import http.client
     import json
@@ -172,9 +173,9 @@ def _http_issuance(
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
-    server = make_server(
-        "127.0.0.1", 0, create_app(hub.config, hub=hub), threaded=True, request_handler=Quiet
-    )
+    app = create_app(hub.config, hub=hub)
+    app.config["LICENSE_API_RATE_LIMIT"] = (1e9, 10**9)  # measure the service, not the limit
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)

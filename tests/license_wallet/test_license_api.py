@@ -327,3 +327,18 @@ def test_idempotency_under_a_race(api: Any) -> None:
     assert len({a[1] for a in answers}) == 1, answers
     assert sorted(a[0] for a in answers) == [200] * 5 + [201]
     assert len(hub.licenses.list_for_holder("acct-9")) == 1
+
+
+def test_each_client_is_rate_limited(api: Any) -> None:
+    hub, _client, token = api
+    app = create_app(hub.config, hub=hub)
+    app.config["LICENSE_API_RATE_LIMIT"] = (0.5, 2)
+    client = app.test_client()
+    t = token()
+    codes = [client.get(f"{API}/licenses/none", headers=bearer(t)).status_code for _ in range(3)]
+    assert codes == [404, 404, 429]
+    r = client.get(f"{API}/licenses/none", headers=bearer(t))
+    assert r.status_code == 429 and r.get_json()["error"] == "rate_limited"
+    assert r.headers["Retry-After"] == "2"
+    other = token("samr-test")  # another client has its own budget
+    assert client.get(f"{API}/licenses/none", headers=bearer(other)).status_code == 404
