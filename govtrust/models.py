@@ -3,6 +3,7 @@
 
 from govtrust import hubpki as _hubpki  # noqa: F401
 from govtrust import portals as _portals  # noqa: F401
+from govtrust import replay_store as _replay_store  # noqa: F401
 from govtrust import tlog_models as _tlog_models  # noqa: F401
 from govtrust import trustlist_service as _trustlist  # noqa: F401
 from govtrust.admin import models as _admin_models  # noqa: F401

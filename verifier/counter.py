@@ -22,7 +22,8 @@ network to the hub.
 Privacy: nothing the clerk scans is stored or logged; answers are
 ``Cache-Control: no-store``; the page clears the verdict and the disclosed data
 when the clerk presses 清除 and on its own after ``CLEAR_AFTER`` seconds.
-One replay cache per process flags a presentation shown twice.
+A replay cache in the hub database (shared by every worker process and instance)
+flags a presentation shown twice.
 
 POSTs carry the page's CSRF token in ``X-CSRF-Token`` (JSON) or ``csrf_token``
 (multipart), checked against the session (synchronizer pattern).
@@ -49,7 +50,7 @@ from verifier.images import (
     decode_qr_image,
     verify_license_image,
 )
-from verifier.licenses import MAX_QR_TEXT, LicenseVerdict, ReplayCache, verify_license_qr
+from verifier.licenses import MAX_QR_TEXT, LicenseVerdict, ReplayStore, verify_license_qr
 from verifier.reasons import REASON_TEXT, reason_text
 
 __all__ = ["bp", "CLEAR_AFTER"]
@@ -164,7 +165,17 @@ register(
     }
 )
 
-_replays = ReplayCache()
+
+def _replays() -> ReplayStore:
+    """The hub database's replay cache: shared by every worker of ``govtrust serve``."""
+    store = current_app.extensions.get("govtrust.counter_replays")
+    if store is None:
+        from govtrust.replay_store import DatabaseReplayCache
+
+        hub = _hub()
+        store = DatabaseReplayCache(hub.db, clock=hub.clock)
+        current_app.extensions["govtrust.counter_replays"] = store
+    return store
 
 
 def _hub() -> Any:
@@ -292,7 +303,7 @@ def verify_text() -> Response:
         body = {**token.as_dict(), "reason_texts": _reasons(token.reasons)}
         body["claim_labels"] = {k: translate(f"counter.claim.{k}") for k in token.claims}
         return _no_store(jsonify({**body, "trust": source.freshness(now)}))
-    verdict = verify_license_qr(text, source.trust, now=now, replay_cache=_replays)
+    verdict = verify_license_qr(text, source.trust, now=now, replay_cache=_replays())
     return _no_store(jsonify({**_license_body(verdict), "trust": source.freshness(now)}))
 
 
@@ -335,7 +346,7 @@ def verify_file() -> Response:
     now = _now()
     source = _trust_cache().get(now)
     if data.startswith(_IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
-        verdict, _ = verify_license_image(data, source.trust, now=now, replay_cache=_replays)
+        verdict, _ = verify_license_image(data, source.trust, now=now, replay_cache=_replays())
         body = {**_license_body(verdict), "input": "qr-image"}
     else:
         from verifier.documents import DocumentVerdict

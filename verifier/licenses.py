@@ -71,6 +71,7 @@ __all__ = [
     "LicenseTrust",
     "LicenseVerdict",
     "ReplayCache",
+    "ReplayStore",
     "verify_license_qr",
 ]
 
@@ -182,6 +183,14 @@ class LicenseVerdict:
         return out
 
 
+class ReplayStore(Protocol):
+    """Where presentations already seen are remembered (:class:`ReplayCache` in
+    memory; the hub keeps one in its database, shared by every worker)."""
+
+    def check_and_add(self, key: bytes) -> bool:
+        """True if ``key`` was seen within the store's TTL; records it either way."""
+
+
 class ReplayCache:
     """Presentations seen within ``ttl`` seconds (bounded, thread-safe, in memory).
 
@@ -260,7 +269,7 @@ def verify_license_qr(
     trust: LicenseTrust,
     *,
     now: datetime | None = None,
-    replay_cache: ReplayCache | None = None,
+    replay_cache: ReplayStore | None = None,
     expected_nonce: bytes | None = None,
     expected_aud: str | None = None,
     max_presentation_age: int = 300,
