@@ -17,7 +17,7 @@ from typing import Any
 from trust.crypto import PublicKey, public_key_from_jwk
 from trust.errors import TrustError
 from trust.pki import Certificate, load_certificate
-from verifier.bundle import BUNDLE_FILE, BundleError, OfflineTrust, load_cache
+from verifier.bundle import BUNDLE_FILE, BundleError, OfflineTrust, check_bundle, load_cache
 from verifier.licenses import IssuerInfo
 
 __all__ = ["HubLicenseTrust", "NoTrustData", "TrustSource", "license_trust", "CachedTrust"]
@@ -103,6 +103,23 @@ class TrustSource:
         if self.bundle is not None:
             return {"source": "bundle", **self.bundle.freshness(now)}
         return {"source": self.source, "stale": self.trust.stale(now)}
+
+    def browser_snapshot(self, hub: Any | None, now: datetime) -> dict[str, Any]:
+        """The counter page's offline snapshot (:mod:`verifier.browser`): from the
+        synced bundle, else from the hub's own bundle checked under its roots
+        exactly as a synced verifier would check it."""
+        from verifier.browser import browser_snapshot, empty_snapshot
+
+        if self.bundle is not None:
+            return browser_snapshot(self.bundle, now, source="bundle")
+        if self.source == "hub" and hub is not None:
+            try:
+                roots = [c.der for c in hub.pki.roots()]
+                checked = check_bundle(hub.verifier_bundle(), roots=roots, now=now)
+            except TrustError as exc:  # BundleError, or a hub without keys yet
+                return empty_snapshot(now, f"no usable trust data from this hub: {exc.message}")
+            return browser_snapshot(checked, now, source="hub")
+        return empty_snapshot(now, str(self.trust.stale(now) or "no trust data"))
 
     def document_anchors(self, hub: Any | None) -> tuple[list[Certificate], list[Certificate]]:
         """Roots and issuing CAs for sealed documents: the bundle's trust list

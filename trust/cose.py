@@ -206,11 +206,13 @@ class _Scanner:
     def key_identity(self, start: int, end: int) -> object:
         major, arg, pos = self.head(start)
         if major == 0 and arg is not None:
-            return ("int", arg)
+            return ("value", arg)
         if major == 1 and arg is not None:
-            return ("int", -1 - arg)
+            return ("value", -1 - arg)
         if major in (2, 3) and arg is not None:
             return (major, self.data[pos:end])
+        if major == 7:
+            return _simple_key_identity(self.data[start:end])
         return ("raw", self.data[start:end])
 
     def container(self, major: int, arg: int | None, pos: int, depth: int) -> int:
@@ -249,6 +251,19 @@ class _Scanner:
 class _NeedFullScan(Exception):
     """The fast scan met something only :class:`_Scanner` handles (a container or
     tagged item used as a map key)."""
+
+
+def _simple_key_identity(raw: bytes) -> object:
+    """The identity of a simple-value or float map key as a Python dict sees it:
+    ``true`` is the key ``1``, ``false`` is ``0`` and ``2.0`` is ``2`` there, so
+    ``{1: a, true: b}`` would silently become ``{1: b}`` — a duplicate, refused,
+    rather than a parser differential with verifiers in other languages."""
+    try:
+        value = cbor2.loads(raw)
+        hash(value)
+    except Exception:  # parser boundary: an odd key is only compared by its bytes
+        return ("raw", raw)
+    return ("value", value)
 
 
 def _fast_scan(data: bytes, max_depth: int, max_items: int, allowed_tags: Collection[int]) -> int:
@@ -298,7 +313,7 @@ def _fast_scan(data: bytes, max_depth: int, max_items: int, allowed_tags: Collec
             if arg is None:
                 raise _malformed("indefinite integer", "cbor_invalid")
             if is_key:
-                identity = ("int", arg if major == 0 else -1 - arg)
+                identity = ("value", arg if major == 0 else -1 - arg)
         elif major <= 3:
             if arg is None:
                 raise _malformed("indefinite-length CBOR refused", "cbor_indefinite")
@@ -341,7 +356,7 @@ def _fast_scan(data: bytes, max_depth: int, max_items: int, allowed_tags: Collec
             if initial == 0xF8 and arg < 32:
                 raise _malformed("non-canonical simple value", "cbor_invalid")
             if is_key:
-                identity = ("raw", data[start:pos])
+                identity = _simple_key_identity(data[start:pos])
         if is_key and keys is not None:
             if identity in keys:
                 raise _malformed("duplicate CBOR map key", "cbor_duplicate_key")

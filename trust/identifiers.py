@@ -89,6 +89,7 @@ __all__ = [
     "CitizenId",
     "validate_citizen_id",
     "citizen_id_check_char",
+    "citizen_id_provinces",
     "make_citizen_id",
     "Uscc",
     "USCC_ALPHABET",
@@ -234,6 +235,12 @@ def validate_citizen_id(s: str, *, today: _dt.date | None = None) -> CitizenId:
 
     sex: Sex = "M" if int(number[16]) % 2 == 1 else "F"
     return CitizenId(number=number, division_code=division_code, birth_date=birth, sex=sex)
+
+
+def citizen_id_provinces() -> list[str]:
+    """The two-digit province codes a citizen ID number may start with (the
+    bundled provinces and the extra codes GB 11643 numbers use)."""
+    return sorted({c for c in (f"{n:02d}" for n in range(10, 100)) if _is_id_province(c)})
 
 
 def _is_id_province(two: str) -> bool:

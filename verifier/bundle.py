@@ -69,6 +69,7 @@ __all__ = [
     "OfflineTrust",
     "VerifiedStatusList",
     "accept_bundle",
+    "check_bundle",
     "load_cache",
     "load_roots",
     "verify_status_list_token",
@@ -480,6 +481,25 @@ def load_cache(
     return OfflineTrust(checked, synced_at=synced_at, hub=parsed.hub)
 
 
+def check_bundle(
+    data: bytes,
+    *,
+    roots: Sequence[bytes],
+    now: datetime,
+    max_status_age: timedelta = DEFAULT_MAX_STATUS_AGE,
+) -> OfflineTrust:
+    """Verify a bundle under ``roots`` (DER) without a cache: no rollback state,
+    nothing written. For the hub itself, which builds the counter page's browser
+    snapshot from its own bundle through the same checks as a synced verifier."""
+    parsed = _parse(data)
+    try:
+        tl = verify_trust_list(parsed.trust_list_doc, roots=list(roots), at=now)
+    except TrustListError as exc:
+        raise BundleError(f"trust list: {exc.message}", code=exc.code) from None
+    checked = _check_parts(parsed, tl, now=now, max_status_age=max_status_age, strict=True)
+    return OfflineTrust(checked, synced_at=now, hub=parsed.hub)
+
+
 # ----------------------------------------------------------------------------- the view
 
 
@@ -562,10 +582,7 @@ class OfflineTrust:
 
     def freshness(self, now: datetime) -> dict[str, Any]:
         """What the counter page shows: how old the data is and until when it is usable."""
-        lists = self._checked.status_lists.values()
-        usable_until = min(
-            [self.trust_list.next_update + self._grace, *(sl.expires_at for sl in lists)]
-        )
+        usable_until = self.usable_until()
         return {
             "synced_at": self.synced_at.isoformat(),
             "age_seconds": max(0, int((now - self.synced_at).total_seconds())),
@@ -582,3 +599,18 @@ class OfflineTrust:
             info = self.issuer(pid)
             if info is not None:
                 yield info
+
+    def license_keys(self, participant_id: str) -> Mapping[bytes, list[PublicKey]]:
+        """The issuer's license keys by COSE kid (empty when it has none)."""
+        keys = self._checked.keys.get(participant_id)
+        return {} if keys is None else keys.license
+
+    def status_lists(self) -> list[VerifiedStatusList]:
+        """Every checked status list held (expired ones are left out)."""
+        return list(self._checked.status_lists.values())
+
+    def usable_until(self) -> datetime:
+        """When this data becomes stale: the trust list's renewal plus grace, or the
+        first status list's expiry, whichever comes first."""
+        lists = self._checked.status_lists.values()
+        return min([self.trust_list.next_update + self._grace, *(sl.expires_at for sl in lists)])

@@ -128,6 +128,32 @@ register(
             "zh": "没有信任数据：请运行 govtrust verifier sync",
             "en": "No trust data: run govtrust verifier sync",
         },
+        "counter.local.loading": {
+            "zh": "正在准备浏览器离线核验数据……",
+            "en": "Preparing this browser's offline trust data…",
+        },
+        "counter.local.ready": {
+            "zh": "浏览器离线核验数据：{generated} 生成，可用至 {until}",
+            "en": "Offline data in this browser: made {generated}, usable until {until}",
+        },
+        "counter.local.none": {
+            "zh": "浏览器中没有离线核验数据：联网打开本页一次即可保存。",
+            "en": "No offline data in this browser: open this page once while online.",
+        },
+        "counter.local.stale": {
+            "zh": "（已过期，联网后自动更新）",
+            "en": "(too old; renewed when the hub can be reached)",
+        },
+        "counter.local.verdict": {
+            "zh": "本结论由本机浏览器离线核验得出，未经核验服务（重复出示仅在本设备内可发现）。",
+            "en": "Verified offline in this browser, without the verification service "
+            "(a repeated QR is caught on this device only).",
+        },
+        "counter.local.unsupported": {
+            "zh": "离线时只能核验电子证照二维码；签章文件和身份令牌需要连接核验服务。",
+            "en": "Offline, only e-license QR codes can be verified; sealed documents and "
+            "ID tokens need the verification service.",
+        },
         "counter.trust.stale": {"zh": "信任数据过旧：{why}", "en": "Trust data too old: {why}"},
         **{
             f"counter.claim.{k}": {"zh": zh, "en": en}
@@ -286,6 +312,28 @@ def home() -> Response:
 @bp.get("/api/trust")
 def trust_info() -> Response:
     return _no_store(jsonify(_trust_info()))
+
+
+@bp.get("/api/snapshot")
+def snapshot() -> Response:
+    """The trust snapshot the page keeps in the browser for offline verification
+    (:mod:`verifier.browser`): issuers, license keys, status lists, the type
+    catalogue. No personal data; revalidated on every use (``no-cache``)."""
+    now = _now()
+    body = _trust_cache().get(now).browser_snapshot(_hub(), now)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """The page's service worker, served from ``/verifier/`` so that its scope is
+    the counter page: it keeps the page, its scripts and the snapshot for offline use."""
+    response = bp.send_static_file("sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return response
 
 
 @bp.post("/api/verify")

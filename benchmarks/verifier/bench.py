@@ -123,6 +123,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["dcc"] = _dcc(repetitions, seconds, clock)
     progress("verifier: photo of a version-20 QR → verdict")
     result["photo"] = _photo(now, 8 if quick else 60)
+    progress("verifier: the counter page's own verifier in headless Chromium vs Python")
+    from .browser import measure
+
+    result["browser"] = measure(10 if quick else 50)
     fuzz_cases = int(getattr(args, "fuzz_cases", 0) or (2_000 if quick else 100_000))
     progress(f"verifier: fuzz, {fuzz_cases:,} mutated QR texts")
     result["fuzz"] = _fuzz(now, fuzz_cases)
@@ -307,6 +311,10 @@ def render(result: dict[str, Any]) -> str:
         f"fuzz: {fz['cases']:,} mutated QR texts, {fz['exceptions']} exceptions, "
         f"{fz['per_s']:,.0f}/s, verdicts {fz['verdicts']}: {fz['status']}",
     ]
+    if "browser" in result:
+        from .browser import render_lines
+
+        extra += render_lines(result["browser"])
     return "\n".join(
         [
             f"verifier — QR text → verdict per core, {host['cpus']} CPUs ({host['cpu_model']}), "

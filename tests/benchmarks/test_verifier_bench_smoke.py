@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 
 from benchmarks.verifier import render, run
 
@@ -25,7 +27,14 @@ def test_verifier_benchmark_quick_mode() -> None:
     dcc = result["dcc"]
     assert dcc["cases"] == 233 and dcc["ours_as_expected"] == 233
     assert dcc["ours_per_s"] > 0 and dcc["reference_per_s"] > 0
+    browser = result["browser"]  # measured wherever Chromium is, always in CI
+    if shutil.which("chromium") or os.environ.get("CI") == "true":
+        assert browser["status"] == "MEASURED", browser
+        assert set(browser["algorithms"]) == {"ES256", "SM2"}
+        assert all(
+            r["browser_ms"] > 0 and r["python_ms"] > 0 for r in browser["algorithms"].values()
+        )
     text = render(result)
     assert (
         "verdicts/s" in text and "photo → verdict" in text and "fuzz:" in text and "EU DCC" in text
-    )
+    ) and ("in-browser verifier" in text)

@@ -314,6 +314,12 @@ def test_decode_cbor_bounds() -> None:
         (b"\xa2\x01\x00\x01\x01", "cbor_duplicate_key"),
         (b"\xa2\x61a\x00\x61a\x01", "cbor_duplicate_key"),
         (b"\xa2\x18\x01\x00\x01\x01", "cbor_duplicate_key"),  # 1 written two ways
+        # keys a Python dict merges: true is 1, false is 0, 2.0 is 2 (found by the
+        # browser verifier's parity fuzzing: {1: "mps", true: …} read as iss = …)
+        (b"\xa2\x01\x00\xf5\x01", "cbor_duplicate_key"),
+        (b"\xa2\xf4\x00\x00\x01", "cbor_duplicate_key"),
+        (b"\xa2\x02\x00\xf9\x40\x00\x01", "cbor_duplicate_key"),
+        (b"\xa2\xf6\x00\xf6\x01", "cbor_duplicate_key"),
         (b"\x5f\x41a\xff", "cbor_indefinite"),
         (b"\xbf\xff", "cbor_indefinite"),
         (b"\xff", "cbor_invalid"),
@@ -574,10 +580,12 @@ def test_fast_scan_known_cases() -> None:
         bytes.fromhex("9f 01 ff"),  # indefinite
         bytes.fromhex("d9 0100 01"),  # tag not allowed
         bytes.fromhex("f8 10"),  # non-canonical simple value
+        bytes.fromhex("a2 01 00 f5 01"),  # true is the key 1 in a Python dict
     ]
     for data in cases:
         assert _fast_scan_result(data) == _general_scan(data), data.hex()
     assert _general_scan(cases[0]) == ("error", "cbor_duplicate_key")
     assert _general_scan(cases[1]) == ("error", "cbor_duplicate_key")
     assert _general_scan(cases[3]) == ("error", "cbor_duplicate_key")
+    assert _general_scan(cases[-1]) == ("error", "cbor_duplicate_key")
     assert _general_scan(cases[4]) == ("error", "cbor_too_deep")

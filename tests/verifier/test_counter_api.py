@@ -4,8 +4,10 @@ text, photos and sealed documents, no-store answers, replay, the trust source
 
 from __future__ import annotations
 
+import base64
 import io
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +193,54 @@ def test_the_counter_api_is_rate_limited(hub: Any) -> None:
     }
     assert answers[2].headers["Retry-After"] == "2"
     assert client.get("/verifier/api/trust").status_code == 200  # reads are not counted
+
+
+def test_the_browser_snapshot(counter: Any) -> None:
+    """/verifier/api/snapshot: what the page keeps for offline use — issuers with
+    their state, types and license keys, raw status lists, the type catalogue; no
+    personal data; from the hub's own bundle (checked), then from a synced one."""
+    hub, client, _ = counter
+    lic, _qr = license_and_qr(hub)
+    hub.licenses.revoke(lic.id, actor="test")
+    r = client.get("/verifier/api/snapshot")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-cache"
+    snap = r.get_json()
+    assert snap["format"] == "govtrust.counter-snapshot/1"
+    assert snap["source"] == "hub" and snap["stale"] is None
+    mps = next(i for i in snap["issuers"] if i["id"] == "mps")
+    assert mps["active"] and ID_CARD in mps["license_types"]
+    assert {k["crv"] for k in mps["keys"]} == {"SM2"} and len(mps["keys"][0]["x"]) == 64
+    sl = snap["status_lists"][lic.status_uri]
+    raw = zlib.decompress(base64.b64decode(sl["lst"]))
+    assert sl["issuer"] == "mps" and sl["bits"] == 2
+    assert (raw[lic.status_idx // 4] >> (2 * (lic.status_idx % 4))) & 3 == 1  # revoked
+    assert snap["types"][ID_CARD]["fields"][0]["label"] >= 0
+    assert "11" in snap["provinces"] and "83" in snap["id_provinces"]
+    text = r.get_data(as_text=True)
+    assert example_fields(ID_CARD)["holder_name"] not in text  # no license data
+    assert lic.id not in text
+
+    roots = b"".join(c.pem() for c in hub.pki.roots())
+    accept_bundle(
+        hub.verifier_bundle(), Path(hub.config.verifier_cache), now=hub.clock(), roots_pem=roots
+    )
+    synced = client.get("/verifier/api/snapshot").get_json()
+    assert synced["source"] == "bundle" and synced["issuers"] == snap["issuers"]
+    hub.clock.advance(hours=25)
+    assert client.get("/verifier/api/snapshot").get_json()["stale"]
+
+
+def test_the_snapshot_without_trust_data_trusts_nothing(hub: Any) -> None:
+    client = create_app(hub.config, hub=hub).test_client()  # no keys, no registry
+    snap = client.get("/verifier/api/snapshot").get_json()
+    assert snap["issuers"] == [] and snap["status_lists"] == {} and snap["stale"]
+
+
+def test_the_service_worker_is_served_for_the_page_scope(counter: Any) -> None:
+    _, client, _ = counter
+    r = client.get("/verifier/sw.js")
+    assert r.status_code == 200 and r.mimetype == "text/javascript"
+    assert r.headers["Cache-Control"] == "no-cache"
+    body = r.get_data(as_text=True)
+    r.close()
+    assert "api/snapshot" in body and 'request.method !== "GET"' in body

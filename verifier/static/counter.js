@@ -36,6 +36,7 @@
     clearTimer = null;
     result.hidden = true;
     result.dataset.verdict = "";
+    $("counter-mode").textContent = "";
     for (const id of ["counter-verdict", "counter-reasons", "counter-license", "counter-signatures"]) {
       $(id).replaceChildren();
     }
@@ -64,6 +65,10 @@
       reasons.append(li);
     }
     if (body.message) reasons.append(el("li", body.message));
+    const mode = $("counter-mode");
+    mode.textContent = body.offline ? d.msgOfflineVerdict : "";
+    mode.hidden = !body.offline;
+    result.dataset.offline = body.offline ? "yes" : "no";
     const dl = $("counter-license");
     dl.replaceChildren();
     const en = d.lang === "en";
@@ -122,22 +127,147 @@
     $("counter-verdict").textContent = d.msgWorking;
   }
 
-  async function post(url, init) {
+  // ``offline()``: what to do when the hub cannot be reached (a network error,
+  // not an answer): verify in this browser where that is possible.
+  async function post(url, init, offline) {
     working();
+    let body;
     try {
       const response = await fetch(url, { method: "POST", credentials: "same-origin", ...init });
-      const body = await response.json();
-      render(body);
+      body = await response.json();
     } catch (e) {
-      render({ verdict: "INDETERMINATE", reason_texts: [], message: d.msgNetwork });
+      if (offline) return offline();
+      body = { verdict: "INDETERMINATE", reason_texts: [], message: d.msgNetwork };
     }
+    render(body);
   }
 
   function verifyText(text) {
-    return post(d.verifyUrl, {
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": d.csrf },
-      body: JSON.stringify({ text: text.trim() }),
+    if (forceLocal) {
+      working();
+      return verifyLocally(text);
+    }
+    return post(
+      d.verifyUrl,
+      {
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": d.csrf },
+        body: JSON.stringify({ text: text.trim() }),
+      },
+      () => verifyLocally(text),
+    );
+  }
+
+  // ------------------------------------------------------------------ offline
+
+  // The trust snapshot (verifier/browser.py) is fetched whenever the hub answers
+  // and kept in IndexedDB; when the hub cannot be reached (or with ?verify=local)
+  // QR texts are verified here by offline.js. Replays are then caught on this
+  // device only, and sealed documents and ID tokens need the hub.
+  const Offline = window.GovTrustOffline;
+  const forceLocal = new URLSearchParams(location.search).get("verify") === "local";
+  const reasonTexts = JSON.parse(($("counter-reason-data") || {}).textContent || "{}");
+  const localTrustText = $("counter-local-trust");
+  let localTrust = null;
+  let localReplay = null;
+
+  function showLocalTrust(snapshot, why) {
+    const aside = $("counter-trust");
+    if (!snapshot) {
+      aside.dataset.local = "none";
+      localTrustText.textContent = d.msgLocalNone;
+      return;
+    }
+    const when = (iso) => (iso ? new Date(iso).toLocaleString(d.lang === "en" ? "en-GB" : "zh-CN") : "—");
+    aside.dataset.local = why ? "stale" : "ready";
+    aside.dataset.localGenerated = snapshot.generated_at;
+    localTrustText.textContent = d.msgLocalReady
+      .replace("{generated}", when(snapshot.generated_at))
+      .replace("{until}", when(snapshot.usable_until));
+    if (why) localTrustText.textContent += " " + d.msgLocalStale;
+  }
+
+  async function loadLocalTrust() {
+    if (!Offline) return;
+    let db = null;
+    try {
+      db = await Offline.openStore();
+    } catch (e) {
+      db = null; // private mode or storage refused: memory only
+    }
+    let snapshot = null;
+    try {
+      const response = await fetch(d.snapshotUrl, { credentials: "same-origin", cache: "no-cache" });
+      if (response.ok) snapshot = await response.json();
+      if (snapshot && db) await Offline.saveSnapshot(db, snapshot);
+    } catch (e) {
+      snapshot = null;
+    }
+    if (!snapshot && db) {
+      try {
+        snapshot = (await Offline.loadSnapshot(db)) || null;
+      } catch (e) {
+        snapshot = null;
+      }
+    }
+    try {
+      localTrust = snapshot ? await Offline.prepare(snapshot) : null;
+    } catch (e) {
+      localTrust = null;
+      snapshot = null;
+    }
+    localReplay = db ? new Offline.ReplayStore(db) : new Offline.ReplayMemory();
+    const now = Date.now() / 1000;
+    const why = localTrust && (snapshot.stale || !localTrust.usableUntil || now > localTrust.usableUntil);
+    showLocalTrust(snapshot, why);
+  }
+  const localReady = loadLocalTrust();
+
+  function offlineOnly(message) {
+    render({ verdict: "INDETERMINATE", reason_texts: [], message, offline: true });
+  }
+
+  async function verifyLocally(text) {
+    await localReady;
+    if (!localTrust) return offlineOnly(d.msgLocalNone);
+    if (/^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(text.trim())) {
+      return offlineOnly(d.msgOfflineUnsupported);
+    }
+    let body;
+    try {
+      body = await Offline.verifyQrText(text, localTrust, { replay: localReplay, lang: d.lang });
+    } catch (e) {
+      body = { verdict: "INDETERMINATE", reasons: ["malformed"], offline: true };
+    }
+    body.reason_texts = (body.reasons || []).map((code) => ({ code, text: reasonTexts[code] || code }));
+    render(body);
+  }
+
+  // An image read here (jsQR) when the hub cannot decode it; documents need the hub.
+  async function verifyFileLocally(file) {
+    if (!/^image\//.test(file.type)) return offlineOnly(d.msgOfflineUnsupported);
+    try {
+      const bitmap = await createImageBitmap(file);
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      const ctx = canvas.getContext("2d", { willReadFrequently: true });
+      ctx.drawImage(bitmap, 0, 0);
+      const code = window.jsQR(ctx.getImageData(0, 0, bitmap.width, bitmap.height).data, bitmap.width, bitmap.height, {
+        inversionAttempts: "attemptBoth",
+      });
+      if (code && code.data) return verifyLocally(code.data);
+    } catch (e) {
+      // not an image this browser can read
+    }
+    render({
+      verdict: "INDETERMINATE",
+      reasons: ["unreadable_image"],
+      reason_texts: [{ code: "unreadable_image", text: reasonTexts.unreadable_image || "unreadable_image" }],
+      offline: true,
     });
+  }
+
+  if ("serviceWorker" in navigator && d.swUrl) {
+    navigator.serviceWorker.register(d.swUrl).catch(() => {});
   }
 
   $("counter-text-form").addEventListener("submit", (event) => {
@@ -154,7 +284,8 @@
     const form = new FormData();
     form.append("file", input.files[0]);
     form.append("csrf_token", d.csrf);
-    post(d.fileUrl, { headers: { "X-CSRF-Token": d.csrf }, body: form });
+    const file = input.files[0];
+    post(d.fileUrl, { headers: { "X-CSRF-Token": d.csrf }, body: form }, () => verifyFileLocally(file));
   });
 
   $("counter-clear").addEventListener("click", clear);
