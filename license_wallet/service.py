@@ -83,9 +83,11 @@ CLAIM_SUB, CLAIM_EXP, CLAIM_IAT, CLAIM_TTL, CLAIM_STATUS_LIST = 2, 4, 6, 65534, 
 STATUS_TOKEN_LIFETIME: Final = timedelta(hours=24)
 #: Verifiers re-fetch after this long (``ttl`` claim and ``Cache-Control: max-age``).
 STATUS_TOKEN_TTL: Final = 300
-#: A cached token is re-signed when older than this even if nothing changed.
 #: Registry states in which an issuer (and its keys) appear in the trust list.
 _LISTED_STATES: Final = frozenset({"active", "suspended", "revoked"})
+#: A cached token is re-signed when older than this even if nothing changed; a
+#: list unchanged since the previous token is then compressed with Zopfli (see
+#: :meth:`LicenseService.status_list_token`).
 STATUS_TOKEN_REFRESH: Final = timedelta(hours=1)
 COSE_KID_LENGTH: Final = 8
 #: How long an issuer's active key id is remembered (rotation is seen within this).
@@ -209,6 +211,7 @@ class StatusListToken:
     expires_at: datetime
     ttl: int = STATUS_TOKEN_TTL
     etag: str = field(default="")
+    compact: bool = False  #: ``lst`` compressed with Zopfli (a settled list)
 
 
 _LicenseList = list[LicenseView]
@@ -778,6 +781,12 @@ class LicenseService:
                     LicenseRecord.status != LicenseStatus.VALID.value,
                 )
             ).all()
+        # A change is published at once with zlib (0.07 s for 2^20 entries); a list
+        # that has not changed since its previous token — re-signed only because
+        # that token aged — is compressed with Zopfli instead: about 10 % smaller
+        # (the 10^7 entries at 1 % revoked target, benchmarks/license) for about
+        # 1.3 s of CPU per 2^20 entries, at most once per list per refresh period.
+        compact = cached is not None and cached.version == version
         sl = StatusList(size, bits)
         for idx, status in changed:
             sl.set(idx, _STATUS_VALUE[LicenseStatus(status)])
@@ -789,7 +798,7 @@ class LicenseService:
             CLAIM_IAT: int(iat.timestamp()),
             CLAIM_EXP: int(exp.timestamp()),
             CLAIM_TTL: STATUS_TOKEN_TTL,
-            CLAIM_STATUS_LIST: {"bits": bits, "lst": sl.compress()},
+            CLAIM_STATUS_LIST: {"bits": bits, "lst": sl.compress(small=compact)},
         }
         token = sign1(
             encode_deterministic(claims),
@@ -806,6 +815,7 @@ class LicenseService:
             issued_at=iat,
             expires_at=exp,
             etag=hashlib.sha256(token).hexdigest()[:32],
+            compact=compact,
         )
         self._tokens[rid] = result
         return result

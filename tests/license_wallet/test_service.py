@@ -218,6 +218,31 @@ def test_lifecycle_and_status_list(world: Any) -> None:
     assert all(e.log_index is not None for e in world.licenses.events(b.id))
 
 
+def test_a_settled_status_list_is_republished_with_zopfli(world: Any, clock: Any) -> None:
+    """A change is published at once (zlib); a list unchanged for a refresh period
+    is re-signed with the same statuses, compressed smaller (Zopfli)."""
+    a, b = issue(world, holder()), issue(world, holder())
+    world.licenses.revoke(a.id, actor="test")
+    fresh = world.licenses.status_list_token(a.status_list_id)
+    assert not fresh.compact
+
+    def lst(token: Any) -> bytes:
+        return bytes(cbor2.loads(decode_sign1(token.token).payload)[65533]["lst"])
+
+    clock.advance(hours=1, seconds=1)
+    settled = world.licenses.status_list_token(a.status_list_id)
+    assert settled.compact and settled.version == fresh.version
+    statuses = StatusList.decompress(lst(fresh), 2)
+    assert lst(settled) == statuses.compress(small=True) != lst(fresh)
+    assert StatusList.decompress(lst(settled), 2) == statuses
+    assert world.licenses.status_list_token(a.status_list_id) is settled  # cached
+
+    world.licenses.suspend(b.id, actor="test")
+    changed = world.licenses.status_list_token(a.status_list_id)
+    assert not changed.compact and changed.version == settled.version + 1
+    assert StatusList.decompress(lst(changed), 2).get(b.status_idx) == StatusType.SUSPENDED
+
+
 def test_batch_is_per_item(world: Any) -> None:
     key = holder()
     good = IssueRequest("mps", ID_CARD, "acct-2", key.public_key().jwk(), example_fields(ID_CARD))
