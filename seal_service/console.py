@@ -231,8 +231,8 @@ register(
             "en": "Preview of page {page}; click to place the seal",
         },
         "seal.console.ofd_note": {
-            "zh": "OFD 预览仅显示页面边框，不渲染页面内容。",
-            "en": "The OFD preview shows the page box only; page content is not rendered.",
+            "zh": "此 OFD 页面的内容无法绘制，预览仅显示页面边框。",
+            "en": "This OFD page's content cannot be drawn; the preview shows the page box only.",
         },
         "seal.console.pages": {"zh": "共 {pages} 页", "en": "{pages} page(s)"},
         "seal.console.position": {
@@ -502,6 +502,18 @@ def render_pdf_page(data: bytes, page_no: int) -> bytes:
     return out.getvalue()
 
 
+def _ofd_preview(data: bytes, box: PageBox, page_no: int) -> tuple[bytes, bool]:
+    """(SVG, drawn?): the page drawn by :mod:`seal_service.ofd_render`, else — for
+    content it cannot read — the page box alone (:func:`ofd_page_svg`)."""
+    from .ofd_render import render_ofd_page
+
+    try:
+        return render_ofd_page(data, page_no).svg, True
+    except OfdError as exc:
+        log.info("seal console: OFD page %d not drawn (%s)", page_no, exc.code)
+        return ofd_page_svg(box, page_no), False
+
+
 def ofd_page_svg(box: PageBox, page_no: int) -> bytes:
     """An SVG of the page box (with a millimetre grid); OFD content is not rendered."""
     w, h = box.width_mm, box.height_mm
@@ -663,16 +675,14 @@ def seal_image(seal_id: str) -> Response:
     seal = next((s for s in _seals_of(agency) if s.id == seal_id), None)
     if seal is None:
         abort(404)
-    response = make_response(seal.image_png)
-    response.headers["Content-Type"] = "image/png"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return _private_image(seal.image_png, "image/png")
 
 
 @bp.post("/preview")
 def preview() -> Response:
     """The chosen page as an image (PDF: PNG rendered by PDFium; OFD: the page box as SVG)."""
     _operator()
+    rendered = False
     try:
         data, fmt = _document()
         boxes = _page_boxes(data, fmt)
@@ -685,9 +695,8 @@ def preview() -> Response:
                 render_pdf_page(data, page_no)
             ).decode("ascii")
         else:
-            image = "data:image/svg+xml;base64," + base64.b64encode(
-                ofd_page_svg(box, page_no)
-            ).decode("ascii")
+            svg, rendered = _ofd_preview(data, box, page_no)
+            image = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     except (TrustError, DocumentError) as exc:
         return _typed_error(exc)
     response = jsonify(
@@ -699,7 +708,7 @@ def preview() -> Response:
             "height_mm": round(box.height_mm, 3),
             "image": image,
             "algorithms": list(FORMAT_ALGORITHMS[fmt]),
-            "content_rendered": fmt == "pdf",
+            "content_rendered": fmt == "pdf" or rendered,
         }
     )
     response.headers["Cache-Control"] = "no-store"
@@ -765,10 +774,12 @@ def sign() -> Response:
             "format": fmt,
             "download_url": url_for("seal_console.download", op_id=result.operation_id),
             "sealed_preview_url": url_for(
-                "seal_console.sealed_preview", op_id=result.operation_id, page=page_no
-            )
-            if fmt == "pdf"
-            else None,
+                "seal_console.sealed_preview"
+                if fmt == "pdf"
+                else "seal_console.sealed_preview_ofd",
+                op_id=result.operation_id,
+                page=page_no,
+            ),
             "filename": DOWNLOAD_NAMES[fmt],
             "seal": {"id": seal.id, "name": seal.name, "algorithm": seal.algorithm},
             "position_mm": {"x": x, "y": y, "page": page_no},
@@ -801,24 +812,45 @@ def _own_operation(op_id: str) -> tuple[bytes, str, str]:
         return bytes(op.result), op.media_type, op.format
 
 
-@bp.get("/operations/<op_id>/preview.png")
-def sealed_preview(op_id: str) -> Response:
-    """A page of a sealed PDF as PDFium renders it: the seal where the operator put it."""
-    data, _media_type, fmt = _own_operation(op_id)
+def _sealed_page(op_id: str, fmt: str) -> tuple[bytes, int]:
+    """(sealed document, page number) of one of the agency's ``fmt`` operations, else 404."""
+    data, _media_type, op_format = _own_operation(op_id)
     try:
         page_no = int(request.args.get("page", "1"))
     except ValueError:
         abort(404)
-    if fmt != "pdf":
+    if op_format != fmt:
         abort(404)
-    try:
-        png = render_pdf_page(data, page_no)
-    except DocumentError:
-        abort(404)
-    response = make_response(png)
-    response.headers["Content-Type"] = "image/png"
+    return data, page_no
+
+
+def _private_image(body: bytes, media_type: str) -> Response:
+    response = make_response(body)
+    response.headers["Content-Type"] = media_type
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@bp.get("/operations/<op_id>/preview.png")
+def sealed_preview(op_id: str) -> Response:
+    """A page of a sealed PDF as PDFium renders it: the seal where the operator put it."""
+    data, page_no = _sealed_page(op_id, "pdf")
+    try:
+        return _private_image(render_pdf_page(data, page_no), "image/png")
+    except DocumentError:
+        abort(404)
+
+
+@bp.get("/operations/<op_id>/preview.svg")
+def sealed_preview_ofd(op_id: str) -> Response:
+    """A page of a sealed OFD as :mod:`seal_service.ofd_render` draws it, the seals on it."""
+    from .ofd_render import render_ofd_page
+
+    data, page_no = _sealed_page(op_id, "ofd")
+    try:
+        return _private_image(render_ofd_page(data, page_no).svg, "image/svg+xml")
+    except OfdError:
+        abort(404)
 
 
 @bp.get("/operations/<op_id>/download")

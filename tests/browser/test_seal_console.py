@@ -5,12 +5,14 @@ seals only, page box preview) and the English page."""
 
 from __future__ import annotations
 
+import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pdf_samples import blank_pdf
+from PIL import Image
 
 from govtrust.demo import DEMO_SEAL_OPERATOR, DEMO_SEAL_OPERATOR_PASSWORD
 from seal_service.pades import verify_pdf
@@ -159,13 +161,16 @@ def test_ofd_preview_offers_only_sm2_seals_and_errors_are_chinese(page, live_ser
     assert error.inner_text() == "仅支持 PDF 或 OFD 文件。"
     assert page.locator("#seal-place").is_hidden()
 
-    # An OFD: the page box only (content not rendered, and the page says so); SM2 seals only.
+    # An OFD: the page drawn (its text and lines); SM2 seals only.
     file_input.set_input_files(str(OFD))
     page.get_by_role("button", name="预览").click()
     preview = page.get_by_role("img", name="第 1 页预览，点击选择盖章位置")
     preview.wait_for()
     assert preview.evaluate("img => img.src.startsWith('data:image/svg+xml')")
-    assert page.locator("#seal-ofd-note").inner_text() == "OFD 预览仅显示页面边框，不渲染页面内容。"
+    assert page.locator("#seal-ofd-note").is_hidden()  # shown only when content is not drawn
+    shot = Image.open(io.BytesIO(preview.screenshot())).convert("L")
+    dark = sum(shot.histogram()[:128])
+    assert dark > 50  # the text is drawn, not a blank box
     assert page.get_by_label("印章", exact=True).input_value() == seals["SM2"].id
     assert page.locator(f"#seal-picker option[value='{seals['RS256'].id}']").is_disabled()
     assert page.locator("#seal-cross-page-row").is_visible()

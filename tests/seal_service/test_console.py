@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import secrets
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,17 +247,40 @@ def test_pdf_preview_is_a_rendered_png(world: World) -> None:
     assert image.size[0] < image.size[1]  # portrait, like the page
 
 
-def test_ofd_preview_is_the_page_box(world: World) -> None:
+def test_ofd_preview_draws_the_page(world: World) -> None:
     op = sign_in(world)
     status, reply = post(op, "/seal/preview", {"document": OFD.read_bytes()})
     assert status == 200, reply
     assert reply["format"] == "ofd" and reply["pages"] >= 1
-    assert reply["algorithms"] == ["SM2"] and reply["content_rendered"] is False
+    assert reply["algorithms"] == ["SM2"] and reply["content_rendered"] is True
     boxes = console.ofd_page_boxes(OFD.read_bytes())
     assert reply["width_mm"] == pytest.approx(boxes[0].width_mm, abs=0.001)
     prefix = "data:image/svg+xml;base64,"
     svg = base64.b64decode(reply["image"][len(prefix) :]).decode()
-    assert svg.startswith("<svg") and f'viewBox="0 0 {boxes[0].width_mm:.3f}' in svg
+    assert svg.startswith("<svg") and 'viewBox="0 0 210 297"' in svg
+    assert "你好呀，OFD Reader&amp;Writer！" in svg  # the page's text, escaped
+
+
+def test_ofd_preview_falls_back_to_the_page_box(world: World) -> None:
+    """Content the drawing cannot read (here a broken Signatures.xml): the page box,
+    and the reply says the content is not drawn."""
+    op = sign_in(world)
+    out = io.BytesIO()
+    with zipfile.ZipFile(OFD) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "OFD.xml":
+                data = data.replace(
+                    b"</ofd:DocBody>",
+                    b"<ofd:Signatures>Doc_0/Signs/S.xml</ofd:Signatures></ofd:DocBody>",
+                )
+            dst.writestr(item, data)
+        dst.writestr("Doc_0/Signs/S.xml", b"<ofd:Signatures")
+    status, reply = post(op, "/seal/preview", {"document": out.getvalue()})
+    assert status == 200, reply
+    assert reply["content_rendered"] is False
+    svg = base64.b64decode(reply["image"].split(",", 1)[1]).decode()
+    assert "OFD · 1" in svg and "你好呀" not in svg
 
 
 @pytest.mark.parametrize(
@@ -404,7 +428,11 @@ def test_seal_an_ofd_with_the_sm2_seal(world: World) -> None:
     status, reply = post(op, "/seal/sign", form)
     assert status == 200, reply
     assert reply["verdict"] == "VALID" and reply["filename"] == "sealed.ofd"
-    assert reply["sealed_preview_url"] is None  # OFD content is not rendered
+    status, headers, svg = get(op.client, reply["sealed_preview_url"])
+    assert status == 200 and headers["Content-Type"] == "image/svg+xml"
+    assert headers["Cache-Control"] == "private, no-store"
+    x_mm, y_mm = reply["position_mm"]["x"], reply["position_mm"]["y"]
+    assert f'<image x="{x_mm:g}" y="{y_mm:g}"'.encode() in svg  # the new seal, drawn
     assert reply["position_mm"]["x"] == pytest.approx(min(60 - seal.width_mm / 2, box.width_mm))
     assert reply["position_mm"]["y"] == pytest.approx(80 - seal.height_mm / 2)
     status, headers, body = get(op.client, reply["download_url"])
