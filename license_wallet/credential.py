@@ -356,8 +356,24 @@ def _strip_unprotected(msg: CoseSign1) -> bytes:
     return encode_deterministic(cbor2.CBORTag(18, body))
 
 
+def _cbor_head(major: int, length: int) -> bytes:
+    if length < 24:
+        return bytes([major << 5 | length])
+    if length < 0x100:
+        return bytes([major << 5 | 24, length])
+    if length < 0x10000:
+        return bytes([major << 5 | 25]) + length.to_bytes(2, "big")
+    return bytes([major << 5 | 26]) + length.to_bytes(4, "big")
+
+
 def _sd_hash(credential: bytes, disclosures: Sequence[bytes]) -> bytes:
-    return _digest(encode_deterministic([credential, list(disclosures)]))
+    """SHA-256/128 of the deterministic CBOR ``[credential, [disclosures…]]``
+    (written out directly: byte strings in arrays have one encoding)."""
+    parts = [b"\x82", _cbor_head(2, len(credential)), credential]
+    parts.append(_cbor_head(4, len(disclosures)))
+    for d in disclosures:
+        parts += (_cbor_head(2, len(d)), d)
+    return _digest(b"".join(parts))
 
 
 def present(
@@ -671,6 +687,43 @@ def _check_value(lt: LicenseType, key: str, value: str, shown: Mapping[str, str]
     raise last
 
 
+def _disclosure_fast(raw: bytes) -> list[Any] | None:
+    """``[salt (16-byte bstr), label (uint), value (tstr)]`` read directly when ``raw``
+    is exactly that, in preferred encoding (what every issuer writes); None for
+    anything else, which :func:`~trust.cose.decode_cbor` then reads or refuses."""
+    n = len(raw)
+    if n < 20 or n > MAX_DISCLOSURE_SIZE or raw[0] != 0x83 or raw[1] != 0x50:
+        return None
+    pos = 18
+    first = raw[pos]
+    if first < 0x18:
+        label, pos = first, pos + 1
+    elif first == 0x18 and raw[pos + 1] >= 0x18:
+        label, pos = raw[pos + 1], pos + 2
+    elif first == 0x19 and raw[pos + 1] != 0:
+        label, pos = int.from_bytes(raw[pos + 1 : pos + 3], "big"), pos + 3
+    else:
+        return None
+    if pos >= n:
+        return None
+    head = raw[pos]
+    if 0x60 <= head < 0x78:
+        length, pos = head - 0x60, pos + 1
+    elif head == 0x78 and pos + 1 < n and raw[pos + 1] >= 0x18:
+        length, pos = raw[pos + 1], pos + 2
+    elif head == 0x79 and pos + 2 < n and raw[pos + 1] != 0:
+        length, pos = int.from_bytes(raw[pos + 1 : pos + 3], "big"), pos + 3
+    else:
+        return None
+    if pos + length != n:
+        return None
+    try:
+        value = raw[pos:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return [raw[2:18], label, value]
+
+
 def _open_disclosures(cl: _Claims, disclosures: Sequence[bytes]) -> dict[str, str]:
     seen: set[bytes] = set()
     by_label: dict[int, str] = {}
@@ -681,10 +734,12 @@ def _open_disclosures(cl: _Claims, disclosures: Sequence[bytes]) -> dict[str, st
         if d in seen:
             raise _rejected("disclosure_duplicate", "a disclosure is shown twice")
         seen.add(d)
-        try:
-            item = decode_cbor(raw, max_size=MAX_DISCLOSURE_SIZE, max_depth=1, max_items=4)
-        except MalformedInput as exc:
-            raise _malformed("disclosure_malformed", exc.message, exc.code) from None
+        item = _disclosure_fast(raw)
+        if item is None:  # not the usual shape: the general decoder decides (and explains)
+            try:
+                item = decode_cbor(raw, max_size=MAX_DISCLOSURE_SIZE, max_depth=1, max_items=4)
+            except MalformedInput as exc:
+                raise _malformed("disclosure_malformed", exc.message, exc.code) from None
         if (
             not isinstance(item, list)
             or len(item) != 3

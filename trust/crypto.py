@@ -38,7 +38,10 @@ from asn1crypto import x509 as asn1_x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from tongsuopy.crypto import exceptions as ts_exceptions
 from tongsuopy.crypto import hashes as ts_hashes
 from tongsuopy.crypto import serialization as ts_serialization
@@ -257,13 +260,19 @@ def _canonical_der(
 
     Strict DER is decoded natively and passed through unchanged (the hot path);
     raw r‖s and non-minimal DER are decoded leniently and re-encoded."""
-    if encoding is not SigEncoding.RAW:
-        try:
-            r, s = decode_dss_signature(signature)
-        except ValueError:
-            pass
-        else:
-            return signature if 0 < r < n and 0 < s < n else None
+    if encoding is SigEncoding.RAW:  # COSE and JOSE: fixed-width r‖s, encoded natively
+        size = COORDINATE_SIZES[family]
+        if len(signature) != 2 * size:
+            return None
+        r = int.from_bytes(signature[:size], "big")
+        s = int.from_bytes(signature[size:], "big")
+        return encode_dss_signature(r, s) if 0 < r < n and 0 < s < n else None
+    try:
+        r, s = decode_dss_signature(signature)
+    except ValueError:
+        pass
+    else:
+        return signature if 0 < r < n and 0 < s < n else None
     try:
         r, s = decode_rs(signature, family, encoding)  # also checks the range
     except MalformedInput:

@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -183,7 +184,7 @@ def _check_17_digits(first17: object) -> str:
         raise _citizen_err("number", "not_a_string")
     if len(first17) != 17:
         raise _citizen_err("number", "wrong_length", "expected the first 17 digits")
-    if any(c not in _DIGITS for c in first17):  # str.isdigit() would accept '１' or '٣'
+    if not (first17.isascii() and first17.isdigit()):  # ASCII: isdigit alone takes '１', '٣'
         raise _citizen_err("number", "bad_character", "the first 17 characters must be digits")
     return first17
 
@@ -191,7 +192,7 @@ def _check_17_digits(first17: object) -> str:
 def citizen_id_check_char(first17: str) -> str:
     """The GB 11643 check character (``0``-``9`` or ``X``) for the first 17 digits."""
     digits = _check_17_digits(first17)
-    total = sum(int(c) * w for c, w in zip(digits, _GB11643_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, digits), _GB11643_WEIGHTS))
     return _GB11643_CHECK[total % 11]
 
 

@@ -241,6 +241,8 @@ def _replay_key(presentation: bytes) -> bytes:
 
 def _without_key_binding(presentation: bytes) -> bool:
     """[credential, disclosures] with no third element: the bare credential."""
+    if presentation[:1] != b"\x82":  # not an array of two: nothing to look at more closely
+        return False
     try:
         outer = decode_cbor(presentation, max_depth=2, max_items=200)
     except MalformedInput:

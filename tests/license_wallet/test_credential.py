@@ -657,3 +657,37 @@ def test_presented_identifier_reads_without_trusting(
     assert presented_identifier(text) == expected
     with pytest.raises(MalformedPresentation):
         presented_identifier("GT1:ABC")
+
+
+def test_disclosure_fast_path_agrees_with_the_general_decoder() -> None:
+    """The direct reader of [salt, label, value] gives what decode_cbor gives, and
+    leaves every other shape (non-preferred encodings, mutations) to it."""
+    import random
+
+    import cbor2
+
+    from license_wallet.credential import _disclosure_fast
+    from trust.cose import decode_cbor
+
+    rng = random.Random(9285)
+    taken = 0
+    for _ in range(5000):
+        label = rng.choice([0, 1, 23, 24, 200, 255, 256, 70000])
+        value = "".join(
+            chr(rng.randrange(32, 0x4E00 + 200)) for _ in range(rng.choice([0, 1, 24, 300]))
+        )
+        raw = cbor2.dumps([rng.randbytes(16), label, value])
+        if rng.random() < 0.5:
+            b = bytearray(raw)
+            b[rng.randrange(len(b))] = rng.randrange(256)
+            raw = bytes(b)
+        fast = _disclosure_fast(raw)
+        if fast is None:
+            continue
+        taken += 1
+        assert list(decode_cbor(raw, max_size=1024, max_depth=1, max_items=4)) == fast
+    assert taken > 1000
+    assert (
+        _disclosure_fast(bytes.fromhex("8350") + bytes(16) + bytes.fromhex("1801") + b"\x61a")
+        is None
+    )
