@@ -48,7 +48,7 @@ from typing import Any, Final
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
-from govtrust.ratelimit import TokenBucket
+from govtrust.ratelimit import RateLimiter, rate_limiter, retry_after
 from trust.errors import TrustError
 
 from .service import (
@@ -140,18 +140,18 @@ def _authenticate(*scopes: str) -> _Caller | Response:
             "rate_limited",
             "too many requests from this client; retry later",
             429,
-            Retry_After=TokenBucket.retry_after(wait),
+            Retry_After=retry_after(wait),
         )
     return _Caller(client.client_id, client.participant_id)
 
 
-def _bucket() -> TokenBucket:
+def _bucket() -> RateLimiter:
     """Requests per second per machine client (``LICENSE_API_RATE_LIMIT`` = (rate,
     burst)): one agency's runaway job cannot take the issuing service from the others."""
     bucket = current_app.extensions.get("govtrust.license_api_bucket")
     if bucket is None:
         rate, burst = current_app.config.get("LICENSE_API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
-        bucket = TokenBucket(rate, burst)
+        bucket = rate_limiter(_hub().config.redis_url, "license-api", rate, burst)
         current_app.extensions["govtrust.license_api_bucket"] = bucket
     return bucket
 

@@ -23,23 +23,22 @@ Endpoints (described in OpenAPI 3.1 at ``/api/seal/v1/openapi.json``):
   bytes, other request → 422).
 
 Bodies are capped before parsing (413, the application's limit), every caller
-has a token bucket (429 with ``Retry-After``; per worker process — the
-effective limit is the number of workers times the rate), and every error is
+has a token bucket (429 with ``Retry-After``; shared by every worker through
+Redis when ``REDIS_URL`` is set, else per worker process — the effective limit
+is then the number of workers times the rate), and every error is
 JSON ``{"error": code, "error_description": text}`` — never a 500 for bad input.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable
 from typing import Any, Final
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from govtrust.ratelimit import RateLimiter, rate_limiter, retry_after
 from trust.errors import TrustError
 
 from .registry import SealError, SealView
@@ -61,7 +60,7 @@ MAX_TSA_QUERY: Final = 4096
 
 SCOPE: Final = "seal:sign"
 RATE_PER_SECOND: Final = 50.0
-RATE_BURST: Final = 100.0
+RATE_BURST: Final = 100
 _STATUS_FOR_CODE: Final = {
     "seal_unknown": 404,
     "seal_forbidden": 403,
@@ -74,37 +73,16 @@ _STATUS_FOR_CODE: Final = {
 }
 
 
-class _Buckets:
-    """Token buckets per caller (in this process)."""
-
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
-        self.rate, self.burst, self._clock = rate, burst, clock
-        self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, float]] = {}
-
-    def take(self, key: str) -> float:
-        """0 if the call may proceed, else the seconds to wait."""
-        now = self._clock()
-        with self._lock:
-            tokens, last = self._state.get(key, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self._state[key] = (tokens, now)
-                return (1 - tokens) / self.rate
-            self._state[key] = (tokens - 1, now)
-            if len(self._state) > 10_000:  # forget idle callers
-                self._state = {k: v for k, v in self._state.items() if now - v[1] < 60}
-            return 0.0
-
-
 def _hub() -> Any:
     return current_app.extensions["govtrust"]
 
 
-def _buckets() -> _Buckets:
+def _buckets() -> RateLimiter:
+    """One bucket per machine client: shared by every worker when the hub has a
+    Redis (``REDIS_URL``), else per process (:func:`govtrust.ratelimit.rate_limiter`)."""
     found = current_app.extensions.get("govtrust_seal_buckets")
     if found is None:
-        found = _Buckets(RATE_PER_SECOND, RATE_BURST)
+        found = rate_limiter(_hub().config.redis_url, "seal-api", RATE_PER_SECOND, RATE_BURST)
         current_app.extensions["govtrust_seal_buckets"] = found
     return found  # type: ignore[no-any-return]
 
@@ -142,9 +120,7 @@ def _authenticate() -> _Caller | Response:
         return _error("forbidden", "the client does not belong to an agency", 403)
     wait = _buckets().take(client.client_id)
     if wait > 0:
-        return _error(
-            "rate_limited", "too many requests", 429, Retry_After=str(max(1, round(wait)))
-        )
+        return _error("rate_limited", "too many requests", 429, Retry_After=retry_after(wait))
     return _Caller(client.client_id, client.participant_id)
 
 

@@ -93,6 +93,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis (TEST_REDIS_URL; .ci/run sets it when 127.0.0.1:6379 answers);
+    the test's rate-limit keys (``govtrust:ratelimit:test-*``) are removed afterwards."""
+    url = os.environ.get("TEST_REDIS_URL")
+    require(bool(url), "TEST_REDIS_URL is not set (Redis tests)")
+    assert url is not None
+    yield url
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for key in client.scan_iter("govtrust:ratelimit:test-*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
     return Config(
         data_dir=tmp_path / "instance",

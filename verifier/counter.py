@@ -39,7 +39,7 @@ from typing import Any, Final
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, session
 
 from govtrust.i18n import current_language, register, translate
-from govtrust.ratelimit import TokenBucket
+from govtrust.ratelimit import rate_limiter, retry_after
 from govtrust.security import csrf_token
 from govtrust.verifier_trust import CachedTrust
 from verifier.documents import verify_document
@@ -284,13 +284,13 @@ def _rate_limit() -> Response | None:
     bucket = current_app.extensions.get("govtrust.counter_bucket")
     if bucket is None:
         rate, burst = current_app.config.get("COUNTER_RATE_LIMIT", DEFAULT_RATE_LIMIT)
-        bucket = TokenBucket(rate, burst)
+        bucket = rate_limiter(_hub().config.redis_url, "counter", rate, burst)
         current_app.extensions["govtrust.counter_bucket"] = bucket
     wait = bucket.take(request.remote_addr or "unknown")
     if not wait:
         return None
     response = _error("rate_limited", 429)
-    response.headers["Retry-After"] = TokenBucket.retry_after(wait)
+    response.headers["Retry-After"] = retry_after(wait)
     return response
 
 

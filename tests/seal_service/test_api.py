@@ -15,7 +15,7 @@ import pytest
 from govtrust.app import create_app
 from govtrust.demo import DEMO_AGENCY_CLIENT, seed_demo
 from govtrust.portals import portal_secret
-from seal_service import api as seal_api
+from govtrust.ratelimit import TokenBucket
 from seal_service.ofd import verify_ofd
 from seal_service.ses import parse_signature, verify_signature
 from trust.cms import verify_detached
@@ -250,7 +250,7 @@ def test_rate_limit_per_agency(api: Any, monkeypatch: Any) -> None:
     hub, client, token, seals = api
     t = token()
     now = [1000.0]
-    buckets = seal_api._Buckets(rate=1.0, burst=3.0, clock=lambda: now[0])
+    buckets = TokenBucket(rate=1.0, burst=3, clock=lambda: now[0])
     client.application.extensions["govtrust_seal_buckets"] = buckets
     codes = [client.get("/api/seal/v1/seals", headers=bearer(t)).status_code for _ in range(5)]
     assert codes == [200, 200, 200, 429, 429]
