@@ -73,6 +73,7 @@ class KeyStore:
         self._log = log
         self._signers: dict[str, Signer] = {}
         self._active: dict[tuple[KeyPurpose, str | None, str], tuple[float, Signer]] = {}
+        self._infos: dict[str, tuple[float, KeyInfo]] = {}  # verification_key's cache
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ creation
@@ -350,9 +351,23 @@ class KeyStore:
         return self._signer(rec)
 
     def verification_key(self, kid: str, purpose: KeyPurpose | str) -> PublicKey:
-        """The public key of an active or retiring key made for ``purpose``."""
+        """The public key of an active or retiring key made for ``purpose``.
+
+        The key's record is cached per process for :data:`ACTIVE_CACHE_SECONDS`
+        (every API call checks an access token: a database read each time cost more
+        than the signature check). Changes made through this store clear it at once;
+        another process sees a retirement within the TTL, and the end of an overlap
+        is judged on the current clock at every call."""
         purpose = KeyPurpose(purpose)
-        info = self.get(kid)
+        hit = self._infos.get(kid)
+        if hit is not None and time.monotonic() - hit[0] < ACTIVE_CACHE_SECONDS:
+            info = hit[1]
+        else:
+            info = self.get(kid)
+            with self._lock:
+                if len(self._infos) > 1_000:
+                    self._infos.clear()
+                self._infos[kid] = (time.monotonic(), info)
         if info.purpose is not purpose:
             raise KeyPurposeError(f"key {kid} is a {info.purpose} key, not {purpose}")
         if info.state not in (KeyState.ACTIVE, KeyState.RETIRING):
@@ -387,6 +402,7 @@ class KeyStore:
             if kid is not None:
                 self._signers.pop(kid, None)
             self._active.clear()
+            self._infos.clear()
 
     # ------------------------------------------------------------------ queries
 
