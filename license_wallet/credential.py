@@ -55,6 +55,7 @@ import secrets
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final
 
 import cbor2
@@ -537,7 +538,119 @@ def _decode_outer(data: str | bytes) -> tuple[bytes, list[bytes], bytes]:
     return outer[0], outer[1], outer[2]
 
 
+def _bstr_at(data: bytes, pos: int) -> tuple[bytes, int] | None:
+    """The byte string whose head is at ``pos`` (preferred encoding only), and the
+    position after it; None for anything else."""
+    if pos >= len(data):
+        return None
+    head = data[pos]
+    if 0x40 <= head < 0x58:
+        start, length = pos + 1, head - 0x40
+    elif head == 0x58 and pos + 1 < len(data) and data[pos + 1] >= 0x18:
+        start, length = pos + 2, data[pos + 1]
+    elif head == 0x59 and pos + 2 < len(data) and data[pos + 1] != 0:
+        start, length = pos + 3, int.from_bytes(data[pos + 1 : pos + 3], "big")
+    else:
+        return None
+    end = start + length
+    return (data[start:end], end) if end <= len(data) else None
+
+
+def _int_at(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The integer (major type 0 or 1, preferred encoding) at ``pos`` and the position
+    after it; None for anything else."""
+    if pos >= len(data):
+        return None
+    head = data[pos]
+    major, info = head >> 5, head & 0x1F
+    if major > 1:
+        return None
+    if info < 24:
+        value, end = info, pos + 1
+    elif info in (24, 25, 26):
+        size = 1 << (info - 24)
+        end = pos + 1 + size
+        if end > len(data):
+            return None
+        value = int.from_bytes(data[pos + 1 : end], "big")
+        if value < (24 if size == 1 else 1 << (4 * size)):
+            return None  # not the preferred encoding
+    else:
+        return None
+    return (-1 - value if major else value), end
+
+
+def _protected_fast(data: bytes) -> dict[int | str, Any] | None:
+    """``{1: alg, 4: kid, 16: typ}`` (kid optional) in deterministic encoding, read
+    directly; None for anything else."""
+    if len(data) < 4 or data[0] not in (0xA2, 0xA3) or data[1] != 0x01:
+        return None
+    part = _int_at(data, 2)
+    if part is None:
+        return None
+    alg, pos = part
+    out: dict[int | str, Any] = {1: alg}
+    if data[0] == 0xA3:
+        if pos >= len(data) or data[pos] != 0x04:
+            return None
+        kid = _bstr_at(data, pos + 1)
+        if kid is None:
+            return None
+        out[4], pos = kid
+    if pos + 2 > len(data) or data[pos] != 0x10 or not 0x60 <= data[pos + 1] < 0x78:
+        return None
+    end = pos + 2 + data[pos + 1] - 0x60
+    if end != len(data):
+        return None
+    try:
+        out[16] = data[pos + 2 : end].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return out
+
+
+def _sign1_fast(data: bytes, typ: str) -> CoseSign1 | None:
+    """``18([protected, {}, payload, signature])`` with ``protected`` = {1: alg,
+    4: kid, 16: typ} read directly when ``data`` is exactly that (what issuers and
+    wallets write); None for anything else, which :func:`trust.cose.decode_sign1`
+    then reads or refuses with its reason. The same checks either way."""
+    if len(data) > MAX_PRESENTATION or data[:2] != b"\xd2\x84":
+        return None
+    part = _bstr_at(data, 2)
+    if part is None or not part[0]:
+        return None
+    protected_bytes, pos = part
+    if pos >= len(data) or data[pos] != 0xA0:
+        return None
+    part = _bstr_at(data, pos + 1)
+    if part is None:
+        return None
+    payload, pos = part
+    part = _bstr_at(data, pos)
+    if part is None or part[1] != len(data):
+        return None
+    signature = part[0]
+    protected = _protected_fast(protected_bytes)
+    if protected is None or protected.get(16) != typ:
+        return None
+    alg, kid = protected[1], protected.get(4)
+    return CoseSign1(
+        protected_bytes=protected_bytes,
+        protected=MappingProxyType(protected),
+        unprotected=MappingProxyType({}),
+        payload=payload,
+        signature=signature,
+        alg=alg,
+        alg_protected=True,
+        kid=kid,
+        tags=(18,),
+    )
+
+
 def _decode_cose(data: bytes, code: str, typ: str) -> CoseSign1:
+    fast = _sign1_fast(data, typ)
+    if fast is not None:
+        return fast
     try:
         msg = decode_sign1(data, max_size=MAX_PRESENTATION, max_depth=6)
     except MalformedInput as exc:

@@ -691,3 +691,77 @@ def test_disclosure_fast_path_agrees_with_the_general_decoder() -> None:
         _disclosure_fast(bytes.fromhex("8350") + bytes(16) + bytes.fromhex("1801") + b"\x61a")
         is None
     )
+
+
+def test_cose_fast_path_agrees_with_decode_sign1() -> None:
+    """Credentials and key-binding tokens read directly give the CoseSign1 that
+    trust.cose.decode_sign1 gives; every other shape (mutations, other header
+    layouts, non-preferred encodings) goes to decode_sign1 and its checks."""
+    import random
+
+    import cbor2
+
+    from license_wallet.credential import TYP_CREDENTIAL, TYP_KB, _decode_cose, _sign1_fast
+    from license_wallet.errors import MalformedPresentation
+    from license_wallet.qr import decode_qr_text
+    from trust.cose import decode_sign1
+    from trust.crypto import generate_private_key
+    from trust.errors import TrustError
+
+    rng = random.Random(9052)
+    holder = generate_private_key("p256")
+    samples = []
+    for family, alg in (("sm2", "SM2"), ("p256", "ES256")):
+        signer = generate_private_key(family).signer(alg)
+        lt = license_type("resident_id_card")
+        cred = issue_credential(
+            signer,
+            signer.algorithm.cose,
+            issuer_id="mps",
+            type_code=lt.code,
+            identifier=build_identifier(lt.code, "113300000024820150", "SERIAL1", 1),
+            fields=example_fields(lt.code),
+            holder_public_key=holder.public_key(),
+            valid_from=1_795_000_000,
+            valid_until=1_900_000_000,
+            status_uri="https://hub.example/sl/1",
+            status_index=3,
+            issued_at=1_795_000_000,
+            kid=b"kid-0001",
+        )
+        text = present_qr_text(cred, "minimal", holder.signer("ES256"), now=1_795_000_100)
+        outer = cbor2.loads(decode_qr_text(text))
+        samples += [(outer[0], TYP_CREDENTIAL), (outer[2], TYP_KB)]
+    taken = refused = 0
+    for raw, typ in samples * 600:
+        b = bytearray(raw)
+        if rng.random() < 0.8:  # mostly mutated, in the headers where it matters
+            for _ in range(rng.randrange(1, 3)):
+                b[rng.randrange(min(len(b), 40))] = rng.randrange(256)
+        data = bytes(b)
+        fast = _sign1_fast(data, typ)
+        try:
+            general = _decode_cose(data, "x", typ) if fast is None else decode_sign1(data)
+        except MalformedPresentation:
+            refused += 1
+            assert fast is None
+            continue
+        except TrustError:
+            assert fast is None  # decode_sign1 refuses: the fast path must not accept
+            refused += 1
+            continue
+        if fast is not None:
+            taken += 1
+            assert (fast.protected_bytes, dict(fast.protected), dict(fast.unprotected)) == (
+                general.protected_bytes,
+                dict(general.protected),
+                dict(general.unprotected),
+            )
+            assert (fast.payload, fast.signature, fast.alg, fast.kid, fast.tags) == (
+                general.payload,
+                general.signature,
+                general.alg,
+                general.kid,
+                general.tags,
+            )
+    assert taken > 400 and refused > 400
