@@ -38,7 +38,7 @@ from authlib.oauth2.rfc6749.errors import (
     UnauthorizedClientError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from govtrust.db import Database, insert_now, utcnow
 from trust import TrustError, public_key_from_jwk
@@ -84,16 +84,16 @@ class GrantUser:
 class _CodeRecord:
     """A consumed authorization code, shaped for Authlib."""
 
-    row: AuthorizationCode
+    row: Any  # a row of idp_codes (AuthorizationCode's columns)
 
     def get_redirect_uri(self) -> str:
-        return self.row.redirect_uri
+        return str(self.row.redirect_uri)
 
     def get_scope(self) -> str:
-        return self.row.scope
+        return str(self.row.scope)
 
     def get_nonce(self) -> str | None:
-        return self.row.nonce
+        return None if self.row.nonce is None else str(self.row.nonce)
 
     def get_auth_time(self) -> int:
         return int(self.row.auth_time.timestamp())
@@ -118,7 +118,7 @@ class StrictPKCE(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
     def get_authorization_code_challenge(self, authorization_code: _CodeRecord) -> str:
-        return authorization_code.row.code_challenge
+        return str(authorization_code.row.code_challenge)
 
     def get_authorization_code_challenge_method(self, authorization_code: _CodeRecord) -> str:
         return "S256"
@@ -171,23 +171,13 @@ class CodeGrant(_Issuing, grants.AuthorizationCodeGrant):  # type: ignore[misc]
         idp = self.idp
         now = idp.clock()
         digest = _h(code)
-        with idp.db.write() as s:
-            result = s.execute(
-                update(AuthorizationCode)
-                .where(
-                    AuthorizationCode.code_hash == digest,
-                    AuthorizationCode.used_at.is_(None),
-                    AuthorizationCode.client_id == client.client_id,
-                    AuthorizationCode.expires_at > now,
-                )
-                .values(used_at=now)
-            )
-            row = s.get(AuthorizationCode, digest)
-            won = result.rowcount == 1  # type: ignore[attr-defined]
+        db = idp.db
+        with db.connection(write=True) as c:
+            params = {"code_hash_": digest, "client_id_": client.client_id, "now": now}
+            row = c.execute(db.statement(_consume_code), params).first()
             if row is not None:
-                s.expunge(row)
-        if won and row is not None:
-            return _CodeRecord(row)
+                return _CodeRecord(row)
+            row = c.execute(db.statement(_code_by_hash), {"code_hash_": digest}).first()
         if row is not None and row.used_at is not None and row.client_id == client.client_id:
             idp.revoke_code_grant(digest, reason="code_reuse")
         return None
@@ -279,17 +269,55 @@ class MachineGrant(_Issuing, grants.ClientCredentialsGrant):  # type: ignore[mis
         return 200, body, self.TOKEN_RESPONSE_HEADER
 
 
+# Hot-path statements, built once per database (Database.statement).
+def _consume_code(_db: Database) -> Any:
+    """Mark an unused, unexpired code of this client used; the row if this call did."""
+    t: Table = AuthorizationCode.__table__  # type: ignore[assignment]
+    return (
+        update(t)
+        .where(
+            t.c.code_hash == bindparam("code_hash_"),
+            t.c.used_at.is_(None),
+            t.c.client_id == bindparam("client_id_"),
+            t.c.expires_at > bindparam("now"),
+        )
+        .values(used_at=bindparam("now"))
+        .returning(*t.c)
+    )
+
+
+def _code_by_hash(_db: Database) -> Any:
+    t: Table = AuthorizationCode.__table__  # type: ignore[assignment]
+    return select(t).where(t.c.code_hash == bindparam("code_hash_"))
+
+
+def _link_code(_db: Database) -> Any:
+    """Link a code to its grant unless another redemption did (RFC 6749 §4.1.2)."""
+    t: Table = AuthorizationCode.__table__  # type: ignore[assignment]
+    return (
+        update(t)
+        .where(t.c.code_hash == bindparam("code_hash_"), t.c.grant_id.is_(None))
+        .values(grant_id=bindparam("grant_id_"))
+    )
+
+
 def remember_jti(db: Database, *, kind: str, issuer: str, jti: str, expires_at: datetime) -> bool:
     """Record a single-use identifier (assertion ``jti``, nonce); False if it was seen.
     A conflict is an answer, not an error, so this can join a unit of work."""
-    with db.write() as s:
-        result = s.execute(
-            db.insert(UsedJti)
-            .values(kind=kind, issuer=issuer, jti=jti, expires_at=expires_at)
-            .on_conflict_do_nothing()
-            .returning(UsedJti.jti)  # rowcount is -1 here with psycopg 3
+    with db.connection(write=True) as c:
+        result = c.execute(
+            db.statement(_insert_jti),
+            {"kind": kind, "issuer": issuer, "jti": jti, "expires_at": expires_at},
         )
         return result.first() is not None
+
+
+def _insert_jti(db: Database) -> Any:
+    return (
+        db.insert(UsedJti)
+        .on_conflict_do_nothing()
+        .returning(UsedJti.jti)  # rowcount is -1 here with psycopg 3
+    )
 
 
 def machine_scope(client: ClientView, requested: str | None) -> str:
@@ -445,16 +473,11 @@ class IdpServer:
                     # Link the code to its grant unless a second redemption got there
                     # first (it marked the code): then everything issued here is
                     # revoked at once (RFC 6749 §4.1.2, under concurrency).
-                    linked = s.execute(
-                        update(AuthorizationCode)
-                        .where(
-                            AuthorizationCode.code_hash == code_hash,
-                            AuthorizationCode.grant_id.is_(None),
-                        )
-                        .values(grant_id=grant_id)
-                        .execution_options(synchronize_session=False)
+                    linked = s.connection().execute(
+                        self.db.statement(_link_code),
+                        {"code_hash_": code_hash, "grant_id_": grant_id},
                     )
-                    replayed = linked.rowcount != 1  # type: ignore[attr-defined]
+                    replayed = linked.rowcount != 1
                 insert_now(
                     s,
                     Grant(

@@ -15,9 +15,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from govtrust.db import Database, insert_now, utcnow
 
@@ -48,7 +48,32 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _view(s: HubSession, clients: tuple[str, ...] = ()) -> SessionView:
+# Hot-path statements, built once per database (Database.statement).
+def _session_by_sid(_db: Database) -> Any:
+    return select(HubSession.__table__).where(HubSession.sid == bindparam("sid"))
+
+
+def _clients_of(_db: Database) -> Any:
+    return select(SessionClient.client_id).where(SessionClient.sid == bindparam("sid"))
+
+
+def _add_client(db: Database) -> Any:
+    return (
+        db.insert(SessionClient)
+        .values(sid=bindparam("sid"), client_id=bindparam("client_id"), first_at=bindparam("now"))
+        .on_conflict_do_nothing(index_elements=["sid", "client_id"])
+    )
+
+
+def _touch(_db: Database) -> Any:
+    return (
+        update(HubSession)
+        .where(HubSession.sid == bindparam("sid_"))
+        .values(last_seen=bindparam("now"))
+    )
+
+
+def _view(s: Any, clients: tuple[str, ...] = ()) -> SessionView:
     return SessionView(
         s.sid,
         s.account_id,
@@ -127,28 +152,24 @@ class SessionStore:
             return None
         sid, secret = cookie.split(".", 1)
         now = self._clock()
-        with self._db.session() as s:
-            row = s.get(HubSession, sid)
+        db = self._db
+        with db.connection() as c:
+            row = c.execute(db.statement(_session_by_sid), {"sid": sid}).first()
             if row is None or row.ended_at is not None or row.expires_at <= now:
                 return None
             if not hmac.compare_digest(row.secret_hash, _digest(secret)):
                 return None
-            clients = tuple(
-                s.scalars(select(SessionClient.client_id).where(SessionClient.sid == sid)).all()
-            )
+            clients = tuple(c.execute(db.statement(_clients_of), {"sid": sid}).scalars())
             return _view(row, clients)
 
     def record_client(self, sid: str, client_id: str) -> None:
         """Remember that the session served ``client_id`` (for single logout).
         Idempotent and conflict-free, so it can join a unit of work."""
         now = self._clock()
-        with self._db.write() as s:
-            s.execute(
-                self._db.insert(SessionClient)
-                .values(sid=sid, client_id=client_id, first_at=now)
-                .on_conflict_do_nothing(index_elements=["sid", "client_id"])
-            )
-            s.execute(update(HubSession).where(HubSession.sid == sid).values(last_seen=now))
+        db = self._db
+        with db.connection(write=True) as c:
+            c.execute(db.statement(_add_client), {"sid": sid, "client_id": client_id, "now": now})
+            c.execute(db.statement(_touch), {"sid_": sid, "now": now})
 
     def end(self, sid: str) -> tuple[str, ...]:
         """End a session; returns the relying parties it served (once: a second call returns ())."""

@@ -36,6 +36,7 @@ from werkzeug.wrappers import Response as WResponse
 from govtrust.security import check_csrf, csrf_token
 from keys import KeyPurpose
 
+from .accounts import AccountView
 from .server import GrantUser, machine_scope
 from .tokens import TokenError
 
@@ -465,13 +466,31 @@ def login() -> Any:
     error = None
     if request.method == "POST":
         check_csrf()
-        result = idp.accounts.authenticate(
-            request.form.get("username", ""), request.form.get("password", ""), ip=_client_ip()
+        wanted = max(
+            (ACR_ORDER.get(v, 0) for v in entry["p"].get("acr_values", "").split()), default=1
         )
+        previous = _current_session()
+        started: list[str] = []
+
+        def start_session(account: AccountView) -> None:
+            """Password alone is enough: the hub session and its event commit with
+            the sign-in event, in one transaction."""
+            if account.has_totp and wanted >= 2:
+                return  # step-up: the second factor comes first
+            if previous is not None and previous.account_id != account.id:
+                return  # someone else's session is ended first, outside (_finish_login)
+            replaces = previous.sid if previous is not None else None
+            started.append(_start_session(account.id, "loa1", ["pwd"], replaces))
+
+        result = idp.accounts.authenticate(
+            request.form.get("username", ""),
+            request.form.get("password", ""),
+            ip=_client_ip(),
+            on_success=start_session,
+        )
+        if started and result.ok:
+            return _login_response(req_id, started[0])
         if result.ok and result.account is not None:
-            wanted = max(
-                (ACR_ORDER.get(v, 0) for v in entry["p"].get("acr_values", "").split()), default=1
-            )
             if result.second_factor_required or (wanted >= 2 and result.account.has_totp):
                 session["mfa"] = {
                     "account": result.account.id,
@@ -499,16 +518,31 @@ def _finish_login(account_id: str, acr: str, amr: list[str], req_id: str) -> WRe
     if previous is not None and replaces is None:
         idp.logout_session(previous.sid)  # someone else was signed in on this browser
     with idp.db.unit():  # the session and its event: one commit
-        view, cookie = idp.sessions.create(
-            account_id,
-            acr=acr,
-            amr=amr,
-            user_agent=request.headers.get("User-Agent", ""),
-            ip=_client_ip(),
-            replaces=replaces,
-        )
-        idp.event("login", account_id=account_id, ip=_client_ip(), detail={"acr": acr, "amr": amr})
-    # A new Flask session too (no fixation), keeping only the pending requests.
+        cookie = _start_session(account_id, acr, amr, replaces)
+    return _login_response(req_id, cookie)
+
+
+def _start_session(account_id: str, acr: str, amr: list[str], replaces: str | None) -> str:
+    """Create (or, with ``replaces``, renew) the hub session and record the login;
+    returns the cookie value. Joins the caller's unit of work."""
+    idp = _idp()
+    cookie: str
+    _view, cookie = idp.sessions.create(
+        account_id,
+        acr=acr,
+        amr=amr,
+        user_agent=request.headers.get("User-Agent", ""),
+        ip=_client_ip(),
+        replaces=replaces,
+    )
+    idp.event("login", account_id=account_id, ip=_client_ip(), detail={"acr": acr, "amr": amr})
+    return cookie
+
+
+def _login_response(req_id: str, cookie: str) -> WResponse:
+    """After a sign-in: a new Flask session (no fixation) keeping only the pending
+    requests, the session cookie, and on to the authorization request (or the
+    account page)."""
     pending = session.get("authz", {})
     session.clear()
     session["authz"] = pending

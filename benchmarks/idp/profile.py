@@ -24,6 +24,7 @@ import re
 import secrets
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=None, help="operations (cc 2000, login 100)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--pg", help="PostgreSQL URL instead of SQLite (scratch schema)")
+    parser.add_argument(
+        "--plain", action="store_true", help="no profiler: CPU and wall time per operation only"
+    )
     args = parser.parse_args(argv)
     n = args.n or (2000 if args.what == "cc" else 100)
 
@@ -160,6 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(min(20, n)):  # warm-up: caches, first connections
             op(i)
         counts.update(statements=0, commits=0)
+        if args.plain:
+            cpu, wall = time.process_time(), time.perf_counter()
+            for i in range(n):
+                op(i)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            hub.close()
+            print(
+                f"{args.what}: {n} operations in-process, {1000 * cpu / n:.2f} ms CPU and "
+                f"{1000 * wall / n:.2f} ms wall per operation, "
+                f"{counts['statements'] / n:.1f} SQL statements and "
+                f"{counts['commits'] / n:.1f} commits per operation"
+            )
+            return 0
         prof = cProfile.Profile()
         prof.enable()
         for i in range(n):

@@ -38,7 +38,7 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# OWASP Password Storage Cheat Sheet minimum for argon2id: m=19 MiB, t=2, p=1.
+# An OWASP Password Storage Cheat Sheet minimum configuration for argon2id (trust.passwords).
 hasher: Final = OWASP_ARGON2ID
 _DUMMY_HASH: Final = hasher.hash(secrets.token_hex(16))
 THROTTLE_AFTER: Final = 5

@@ -348,15 +348,15 @@ def test_every_path_runs_argon2_once(
 
 
 def test_default_hasher_is_owasp_argon2id(hub: Any) -> None:
-    assert (PASSWORD_HASHER.type, PASSWORD_HASHER.memory_cost) == (Type.ID, 19456)
-    assert (PASSWORD_HASHER.time_cost, PASSWORD_HASHER.parallelism) == (2, 1)
+    assert (PASSWORD_HASHER.type, PASSWORD_HASHER.memory_cost) == (Type.ID, 7168)
+    assert (PASSWORD_HASHER.time_cost, PASSWORD_HASHER.parallelism) == (5, 1)
     accounts = Accounts(hub.db, master_key=hub.master_key, clock=hub.clock)
     view = accounts.create_citizen(
         username="owasp", password=PASSWORD, name="甲", id_number=CITIZEN_ID
     )
     with hub.db.session() as s:
         stored = s.get(Account, view.id).password_hash  # type: ignore[union-attr]
-    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert stored.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
     assert PASSWORD not in stored
     assert accounts.authenticate("owasp", PASSWORD, ip=VICTIM).ok
 
@@ -747,3 +747,74 @@ def test_events_newest_first_with_a_limit(
     assert page[0].at > page[1].at
     assert page[0] == AuthEventView(at=clock.now, kind="login_succeeded", ip=VICTIM, client_id=None)
     assert accounts.events(alice.id)[-1].kind == "account_created"
+
+
+# =========================================================================== on_success
+
+
+def _mark(hub: Any, account_id: str, seen: list[str]) -> Callable[[AccountView], None]:
+    """An on_success callback that writes through the hub's database (as the login
+    view writes the hub session) and records that it ran."""
+
+    def on_success(account: AccountView) -> None:
+        assert account.id == account_id
+        with hub.db.write() as s:
+            s.add(AuthEvent(at=hub.clock(), kind="caller_wrote", account_id=account.id))
+        seen.append(account.id)
+
+    return on_success
+
+
+def test_on_success_commits_with_the_sign_in_event(
+    hub: Any, accounts: Accounts, alice: AccountView
+) -> None:
+    seen: list[str] = []
+    result = accounts.authenticate(
+        "alice", PASSWORD, ip=VICTIM, on_success=_mark(hub, alice.id, seen)
+    )
+    assert result.ok and seen == [alice.id]
+    assert [e.kind for e in events(hub)][-2:] == ["login_succeeded", "caller_wrote"]
+
+
+def test_on_success_on_the_counting_path_too(
+    hub: Any, accounts: Accounts, alice: AccountView
+) -> None:
+    """After a failure the success goes through the throttle (counters to clear):
+    the callback runs there as well, in the same transaction."""
+    assert not accounts.authenticate("alice", "Wrong-Password-1", ip=VICTIM).ok
+    assert failures(hub, f"acct:{alice.id}") == 1
+    seen: list[str] = []
+    assert accounts.authenticate(
+        "alice", PASSWORD, ip=VICTIM, on_success=_mark(hub, alice.id, seen)
+    ).ok
+    assert seen == [alice.id]
+    assert failures(hub, f"acct:{alice.id}") == 0
+    assert [e.kind for e in events(hub)][-2:] == ["login_succeeded", "caller_wrote"]
+
+
+def test_on_success_failing_rolls_back_the_sign_in_event(
+    hub: Any, accounts: Accounts, alice: AccountView
+) -> None:
+    def broken(account: AccountView) -> None:
+        with hub.db.write() as s:
+            s.add(AuthEvent(at=hub.clock(), kind="caller_wrote", account_id=account.id))
+        raise RuntimeError("session store down")
+
+    before = len(events(hub))
+    with pytest.raises(RuntimeError):
+        accounts.authenticate("alice", PASSWORD, ip=VICTIM, on_success=broken)
+    assert len(events(hub)) == before  # neither the caller's row nor login_succeeded
+
+
+def test_on_success_not_called_on_failure_or_before_a_second_factor(
+    hub: Any, accounts: Accounts, alice: AccountView, clock: Any
+) -> None:
+    seen: list[str] = []
+    callback = _mark(hub, alice.id, seen)
+    assert not accounts.authenticate("alice", "Wrong-Password-1", ip=VICTIM, on_success=callback).ok
+    assert not accounts.authenticate("nobody", PASSWORD, ip=VICTIM, on_success=callback).ok
+    enrol(accounts, alice.id, clock)
+    result = accounts.authenticate("alice", PASSWORD, ip=VICTIM, on_success=callback)
+    assert result.ok and result.second_factor_required
+    assert seen == []
+    assert "caller_wrote" not in [e.kind for e in events(hub)]

@@ -6,7 +6,7 @@ import pytest
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from trust.passwords import OWASP_ARGON2ID, Argon2idHasher
+from trust.passwords import OWASP_ARGON2ID, OWASP_ARGON2ID_19MIB, Argon2idHasher
 
 SMALL = Argon2idHasher(time_cost=1, memory_cost=8192)
 REFERENCE = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, type=Type.ID)
@@ -14,7 +14,7 @@ REFERENCE = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1, type=Ty
 
 def test_owasp_parameters_and_format() -> None:
     encoded = OWASP_ARGON2ID.hash("Zhang-San-2026")
-    assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert encoded.startswith("$argon2id$v=19$m=7168,t=5,p=1$")
     assert OWASP_ARGON2ID.verify(encoded, "Zhang-San-2026") is True
     assert not OWASP_ARGON2ID.check_needs_rehash(encoded)
     # the reference implementation accepts what libsodium wrote
@@ -59,6 +59,18 @@ def test_shapes_libsodium_does_not_take_go_to_the_reference(other: PasswordHashe
 
 def test_weaker_parameters_need_rehash() -> None:
     assert OWASP_ARGON2ID.check_needs_rehash(SMALL.hash("x" * 12))
+
+
+def test_the_19_mib_configuration_is_read_and_replaced() -> None:
+    """Hashes written with the cheat sheet's 19 MiB configuration (this project's
+    default until 2026-11) still verify, and are marked for replacement."""
+    old = OWASP_ARGON2ID_19MIB.hash("Li-Si-Password-1")
+    assert old.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert OWASP_ARGON2ID.verify(old, "Li-Si-Password-1") is True
+    with pytest.raises(VerifyMismatchError):
+        OWASP_ARGON2ID.verify(old, "Li-Si-Password-2")
+    assert OWASP_ARGON2ID.check_needs_rehash(old)
+    assert not OWASP_ARGON2ID_19MIB.check_needs_rehash(old)
 
 
 @pytest.mark.parametrize(
