@@ -5,8 +5,14 @@ license type, and status-list sizes, same run.
    居民身份证 (salted disclosures, holder key, status reference, COSE_Sign1) with
    SM2 and ES256 issuer keys, interleaved with the raw signature it wraps
    (``Signer.sign`` of 32 bytes through the trust core). Process CPU time.
-   (Issuance through the HTTP API, durable with a status index and a log leaf,
-   is measured by ``api`` when the license API is present; see the table.)
+   Durable issuance (row, status index, event and transparency-log leaf
+   committed, SQLite WAL ``synchronous=FULL``) three ways, each beside raw SM2
+   signing in the same run: through :class:`~license_wallet.service.LicenseService`
+   in process; through the HTTP API on Werkzeug in process (one keep-alive
+   client); and through the HTTP API as operators run it, ``govtrust serve
+   --workers 2`` (granian) loaded by 2 processes × 4 threads, each thread its
+   own machine client of 公安部 with ``license:issue`` (``_http.py``), reported
+   per worker and per server CPU-second.
 2. QR versions: every catalogue type issued with SM2 and ES256, presented with
    full and minimal disclosure (with an 8-byte verifier nonce), rendered at
    error level M: the QR version of each. Target: the 居民身份证 minimal

@@ -265,6 +265,25 @@ def _status(quick: bool) -> list[dict[str, Any]]:
     return out
 
 
+def _raw_sm2() -> Any:
+    from trust.crypto import generate_private_key
+
+    return generate_private_key("sm2").signer("SM2")
+
+
+def _served_lines(served: dict[str, Any] | None) -> list[str]:
+    if not served:
+        return []
+    return [
+        f"  through the API under {served['server']}, {served['load']}: "
+        f"{served['issued_per_s']:,.0f}/s ({served['issued_per_worker_s']:,.0f}/s per worker, "
+        f"{served['issued_per_server_cpu_s']:,.0f} per server CPU-s) vs raw SM2 "
+        f"{served['raw_sm2_per_s']:,.0f}/s per core -> per-worker ratio {served['ratio']:.3f} "
+        f"({served['ratio_min']:.3f}–{served['ratio_max']:.3f}); errors {served['errors']}"
+        + (f" e.g. {served['error_samples'][0]}" if served["error_samples"] else ""),
+    ]
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     quick = bool(getattr(args, "quick", False))
     repetitions = getattr(args, "repetitions", None) or (1 if quick else 5)
@@ -278,6 +297,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result["signing"] = _signing(seconds, repetitions, clock)
     progress("license: durable issuance (LicenseService) vs raw SM2 signing")
     result["issuance"] = _issuance(seconds, repetitions)
+    progress("license: issuance through the API under govtrust serve --workers 2")
+    from ._http import http_issuance
+
+    raw_signer = _raw_sm2()
+    result["issuance"]["served"] = http_issuance(
+        lambda: raw_signer.sign(DIGEST),
+        seconds=2.0 if quick else max(5.0, 5 * seconds),
+        repetitions=1 if quick else 3,
+    )
     progress("license: QR versions per type")
     result["qr"] = _qr(quick)
     result["status_lists"] = _status(quick)
@@ -329,6 +357,7 @@ def render(result: dict[str, Any]) -> str:
         f"{result['issuance']['http']['issued_per_s']:,.0f}/s vs raw SM2 "
         f"{result['issuance']['http']['raw_sm2_per_s']:,.0f}/s -> ratio "
         f"{result['issuance']['http']['ratio']:.3f}",
+        *_served_lines(result["issuance"].get("served")),
         "",
         format_table(
             ["license type", "alg", "disclosure", "fields", "QR chars", "QR version (M)"],

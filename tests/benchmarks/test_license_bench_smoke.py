@@ -21,6 +21,10 @@ def test_license_benchmark_quick_mode() -> None:
     assert issuance["issued_per_s"] > 0 and issuance["raw_sm2_per_s"] > 0
     assert 0 < issuance["ratio"] < 1
     assert issuance["http"]["issued_per_s"] > 0 and 0 < issuance["http"]["ratio"] < 1
+    served = issuance["served"]  # through govtrust serve --workers 2
+    assert served["errors"] == 0, served["error_samples"]
+    assert served["issued_per_s"] > 0 and served["issued_per_server_cpu_s"] > 0
+    assert 0 < served["ratio"] < 1 and "granian" in served["server"]
     rows = result["qr"]["rows"]
     assert len(rows) == len(license_types()) * 2 * 2  # types x algorithms x disclosures
     assert all(1 <= r["version"] <= 40 for r in rows)
