@@ -115,8 +115,10 @@ def create_app(config: Config | None = None, *, hub: Hub | None = None) -> Flask
     app.register_blueprint(tsa_bp)
 
     from license_wallet.api import bp as license_api_bp
+    from license_wallet.api import short_bp as license_status_bp
 
     app.register_blueprint(license_api_bp)
+    app.register_blueprint(license_status_bp)
 
     from .portals import init_portals
 

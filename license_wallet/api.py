@@ -24,6 +24,7 @@ Endpoints (OpenAPI 3.1 at ``/api/license/v1/openapi.json``):
 * ``GET /status/{list}.cwt`` — public: the signed Token Status List
   (``application/statuslist+cwt``, ``Cache-Control: public, max-age=300``,
   ``ETag``); ``{list}`` is a list id (``mps.1``) or an issuer (its first list);
+  also at the short URI that credentials name, ``GET <base>/sl/{list}``;
 * ``GET /issuers`` — public: every listed license issuer with its ``status``
   (active, suspended, revoked), license types and license and status-list
   public keys (JWK, with the COSE ``kid``).
@@ -372,8 +373,16 @@ def change_status(license_id: str, action: str) -> Response:
     return response
 
 
+#: The short status-list URIs (``<base>/sl/<list>``, what new credentials name);
+#: registered with :data:`bp` by :func:`register`.
+short_bp = Blueprint("license_status", __name__)
+
+
+@short_bp.get("/sl/<list_id>")
 @bp.get("/status/<list_id>.cwt")
 def status_list(list_id: str) -> Response:
+    """The signed Token Status List, under its short URI or the long one (the
+    same token: its ``sub`` names the URI the list's credentials carry)."""
     if len(list_id) > 80:
         return _error("status_list_unknown", "no such status list", 404)
     try:

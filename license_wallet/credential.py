@@ -1057,7 +1057,8 @@ def qr_versions(*, error: str = "M") -> list[dict[str, Any]]:
                 holder_public_key=holder.public_key,
                 valid_from=t0,
                 valid_until=t0 + 20 * 365 * 86400,
-                status_uri="https://zwfw.gov.cn/sl/zj-gat/1",
+                # as LicenseService builds it for a hub at this address
+                status_uri="https://trust.zwfw.gov.cn/sl/zj-gat.1",
                 status_index=1_234_567,
                 issued_at=t0,
                 kid=b"zjgat-01",

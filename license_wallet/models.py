@@ -38,6 +38,10 @@ class StatusListRecord(Base):
     size: Mapped[int] = mapped_column(Integer)
     next_index: Mapped[int] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer)
+    #: The path of the list's URI under the hub's base URL: ``/sl/<id>`` (short, so
+    #: that the credentials that name it fit smaller QR codes); NULL for lists made
+    #: before migration 0013, which keep ``/api/license/v1/status/<id>.cwt``.
+    uri_path: Mapped[str | None] = mapped_column(String(120), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

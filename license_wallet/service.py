@@ -78,6 +78,10 @@ OWNER_PREFIX: Final = "license-issuer:"
 #: Issuers whose license keys are ES256; every other issuer signs with SM2.
 ISSUER_ALGORITHMS: Final[Mapping[str, str]] = {"gd": "ES256", "samr": "ES256"}
 STATUS_LIST_MEDIA_TYPE: Final = "application/statuslist+cwt"
+#: Status-list URIs are ``<base>/sl/<list>`` (short: every credential carries one);
+#: lists made before migration 0013 keep ``<base>/api/license/v1/status/<list>.cwt``.
+SHORT_STATUS_PATH: Final = "/sl/"
+LEGACY_STATUS_PATH: Final = "/api/license/v1/status/"
 #: CWT claim keys of draft-ietf-oauth-status-list (§5.2, IANA CWT registry).
 CLAIM_SUB, CLAIM_EXP, CLAIM_IAT, CLAIM_TTL, CLAIM_STATUS_LIST = 2, 4, 6, 65534, 65533
 STATUS_TOKEN_LIFETIME: Final = timedelta(hours=24)
@@ -246,11 +250,39 @@ class LicenseService:
         self._key_lock = threading.Lock()
         self._tokens: dict[str, StatusListToken] = {}
         self._kids: dict[tuple[str, KeyPurpose], tuple[float, str]] = {}
+        self._uri_paths: dict[str, str] = {}  # list id -> its URI's path (never changes)
 
     # ------------------------------------------------------------------ URIs
 
     def status_uri(self, list_id: str) -> str:
-        return f"{self._base_url}/api/license/v1/status/{list_id}.cwt"
+        """The URI that credentials and the list's token name for one status list:
+        ``<base>/sl/<list>``, or for a list made before migration 0013 the long
+        form ``<base>/api/license/v1/status/<list>.cwt`` (both are served)."""
+        path = self._uri_paths.get(list_id)
+        if path is None:
+            with self._db.session() as s:
+                stored = s.scalar(
+                    select(StatusListRecord.uri_path).where(StatusListRecord.id == list_id)
+                )
+            path = stored or f"{LEGACY_STATUS_PATH}{list_id}.cwt"
+            if len(self._uri_paths) < 10_000:
+                self._uri_paths[list_id] = path
+        return f"{self._base_url}{path}"
+
+    def list_for_uri(self, uri: str) -> str | None:
+        """The id of this hub's status list that ``uri`` names exactly, or None."""
+        if not uri.startswith(self._base_url + "/"):
+            return None
+        path = uri[len(self._base_url) :]
+        if path.startswith(SHORT_STATUS_PATH):
+            list_id = path[len(SHORT_STATUS_PATH) :]
+        elif path.startswith(LEGACY_STATUS_PATH) and path.endswith(".cwt"):
+            list_id = path[len(LEGACY_STATUS_PATH) : -len(".cwt")]
+        else:
+            return None
+        if not list_id or len(list_id) > 80 or "/" in list_id:
+            return None
+        return list_id if self.status_uri(list_id) == uri else None
 
     # ------------------------------------------------------------------ keys
 
@@ -391,10 +423,9 @@ class LicenseService:
     def status_of(self, uri: str, idx: int) -> int:
         """A ``status_lookup`` for :func:`verify_presentation` over this hub's own
         lists (raises :class:`LicenseServiceError` for a list it does not serve)."""
-        prefix = f"{self._base_url}/api/license/v1/status/"
-        if not uri.startswith(prefix) or not uri.endswith(".cwt"):
+        list_id = self.list_for_uri(uri) if isinstance(uri, str) else None
+        if list_id is None:
             raise LicenseServiceError("not one of this hub's lists", code="status_list_unknown")
-        list_id = uri[len(prefix) : -len(".cwt")]
         with self._db.session() as s:
             rec = s.get(StatusListRecord, list_id)
             if rec is None:
@@ -633,6 +664,7 @@ class LicenseService:
                     id=f"{issuer_id}.{seq}",
                     issuer_id=issuer_id,
                     seq=seq,
+                    uri_path=f"{SHORT_STATUS_PATH}{issuer_id}.{seq}",
                     bits=2,
                     size=self._list_size,
                     next_index=0,
