@@ -291,6 +291,17 @@ def _code_by_hash(_db: Database) -> Any:
     return select(t).where(t.c.code_hash == bindparam("code_hash_"))
 
 
+def _token_state(_db: Database) -> Any:
+    """An access token's row with its grant's revocation (one read per API call)."""
+    t: Table = AccessTokenRecord.__table__  # type: ignore[assignment]
+    g: Table = Grant.__table__  # type: ignore[assignment]
+    return (
+        select(t.c.revoked_at, t.c.expires_at, g.c.revoked_at.label("grant_revoked_at"))
+        .select_from(t.outerjoin(g, g.c.id == t.c.grant_id))
+        .where(t.c.jti == bindparam("jti"))
+    )
+
+
 def _link_code(_db: Database) -> Any:
     """Link a code to its grant unless another redemption did (RFC 6749 §4.1.2)."""
     t: Table = AuthorizationCode.__table__  # type: ignore[assignment]
@@ -673,21 +684,19 @@ class IdpServer:
 
     def access_token_active(self, jti: str) -> bool:
         """False when the access token was revoked (directly or through its grant)."""
-        with self.db.session() as s:
-            row = s.get(AccessTokenRecord, jti)
-            if row is None:
-                # Tokens issued to users always have a row (written before the token is
-                # returned); machine tokens have none unless revoked. Callers verify the
-                # signature and expiry first.
-                return True
-            if row.revoked_at is not None or row.expires_at <= self.clock():
-                return False
-            if row.grant_id is None:
-                return True
-            # The grant decides too: a token issued while its grant was being
-            # revoked (concurrent refresh and reuse) must not outlive it.
-            revoked = s.scalar(select(Grant.revoked_at).where(Grant.id == row.grant_id))
-            return revoked is None
+        db = self.db
+        with db.connection() as c:
+            row = c.execute(db.statement(_token_state), {"jti": jti}).first()
+        if row is None:
+            # Tokens issued to users always have a row (written before the token is
+            # returned); machine tokens have none unless revoked. Callers verify the
+            # signature and expiry first.
+            return True
+        if row.revoked_at is not None or row.expires_at <= self.clock():
+            return False
+        # The grant decides too: a token issued while its grant was being revoked
+        # (concurrent refresh and reuse) must not outlive it.
+        return row.grant_revoked_at is None
 
     def revoke_access_token(self, jti: str, *, client_id: str, expires_at: datetime) -> None:
         """Revoke one access token (a tombstone for machine tokens, which have no row)."""

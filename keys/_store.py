@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,11 @@ ACTIVE_CACHE_SECONDS = 5.0
 
 
 _KID_LENGTH = 22  # 132 bits of the RFC 7638 thumbprint
+
+
+def _purpose_and_state(_db: Database) -> Any:
+    """A key's purpose and state (signer_for, every signature), built once."""
+    return select(KeyRecord.purpose, KeyRecord.state).where(KeyRecord.kid == bindparam("kid"))
 
 
 def _kid(public_key: PublicKey) -> str:
@@ -340,15 +346,30 @@ class KeyStore:
     def signer_for(self, kid: str, purpose: KeyPurpose | str) -> Signer:
         """The signer of key ``kid``, refused unless it is active and made for ``purpose``."""
         purpose = KeyPurpose(purpose)
+        cached = self._signers.get(kid)
+        if cached is not None:
+            # The key's state is read at every call (a retired key stops signing at
+            # once, in every process) — but only its purpose and state, not the
+            # whole record with its wrapped private key.
+            with self._db.connection() as conn:
+                row = conn.execute(self._db.statement(_purpose_and_state), {"kid": kid}).first()
+            if row is None:
+                raise KeyNotFound(kid)
+            self._check_signing(kid, purpose, row.purpose, row.state)
+            return cached
         with self._db.session() as session:
             rec = session.get(KeyRecord, kid)
         if rec is None:
             raise KeyNotFound(kid)
-        if rec.purpose != purpose.value:
-            raise KeyPurposeError(f"key {kid} is a {rec.purpose} key, not {purpose}")
-        if rec.state != KeyState.ACTIVE.value:
-            raise KeyStateError(f"key {kid} is {rec.state}; only active keys sign")
+        self._check_signing(kid, purpose, rec.purpose, rec.state)
         return self._signer(rec)
+
+    @staticmethod
+    def _check_signing(kid: str, purpose: KeyPurpose, rec_purpose: str, rec_state: str) -> None:
+        if rec_purpose != purpose.value:
+            raise KeyPurposeError(f"key {kid} is a {rec_purpose} key, not {purpose}")
+        if rec_state != KeyState.ACTIVE.value:
+            raise KeyStateError(f"key {kid} is {rec_state}; only active keys sign")
 
     def verification_key(self, kid: str, purpose: KeyPurpose | str) -> PublicKey:
         """The public key of an active or retiring key made for ``purpose``.

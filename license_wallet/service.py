@@ -310,6 +310,12 @@ class LicenseService:
             self._kids[(issuer_id, purpose)] = (time.monotonic(), kid)
         return kid, self._keys.signer_for(kid, purpose)
 
+    def _ensure_issuer_key(self, issuer_id: str, purpose: KeyPurpose) -> None:
+        """Make the issuer's key for ``purpose`` if it has none (no signer needed)."""
+        hit = self._kids.get((issuer_id, purpose))
+        if hit is None or time.monotonic() - hit[0] >= KEY_CACHE_SECONDS:
+            self._issuer_key(issuer_id, purpose)
+
     def ensure_issuer_keys(self, issuer_id: str) -> list[str]:
         """The issuer's license and status-list keys (created when missing)."""
         self._issuer(issuer_id)
@@ -490,7 +496,7 @@ class LicenseService:
                 "valid_until must be after valid_from", code="invalid_validity"
             )
         kid, signer = self._issuer_key(issuer.id, KeyPurpose.LICENSE)
-        self._issuer_key(issuer.id, KeyPurpose.STATUS_LIST)  # published with the first license
+        self._ensure_issuer_key(issuer.id, KeyPurpose.STATUS_LIST)  # published with the first
         license_id = secrets.token_hex(16)
         serial = f"{now:%Y}{_random_serial(12)}"
         identifier = build_identifier(lt.code, issuer.uscc, serial, 1)
@@ -855,7 +861,7 @@ class LicenseService:
     # ------------------------------------------------------------------ internals
 
     def _issuer(self, issuer_id: str) -> Any:
-        p = self._participants.find(issuer_id) if isinstance(issuer_id, str) else None
+        p = self._participants.find(issuer_id, keys=False) if isinstance(issuer_id, str) else None
         if p is None:
             raise LicenseServiceError(f"no participant {issuer_id!r}", code="unknown_participant")
         if p.status.value != "active":

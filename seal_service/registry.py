@@ -440,7 +440,7 @@ class SealRegistry:
         )
 
     def _active_participant(self, participant_id: str, role: str) -> Any:
-        p = self._participants.find(participant_id)
+        p = self._participants.find(participant_id, keys=False)
         if p is None:
             raise SealError(f"no participant {participant_id!r}", code="unknown_participant")
         if p.status.value != "active":

@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -110,6 +110,21 @@ class ParticipantView:
         return str(role) in self.roles
 
 
+# Hot-path statements (Registry.find with keys=False), built once per database.
+def _participant_row(_db: Database) -> Any:
+    return select(Participant.__table__).where(Participant.id == bindparam("pid"))
+
+
+def _participant_roles(_db: Database) -> Any:
+    return select(RoleGrant.role).where(RoleGrant.participant_id == bindparam("pid"))
+
+
+def _participant_types(_db: Database) -> Any:
+    return select(LicenseTypeGrant.license_type).where(
+        LicenseTypeGrant.participant_id == bindparam("pid")
+    )
+
+
 def _view(p: Participant) -> ParticipantView:
     return ParticipantView(
         id=p.id,
@@ -155,11 +170,45 @@ class Registry:
         with self._db.session() as s:
             return _view(self._load(s, participant_id))
 
-    def find(self, participant_id: str) -> ParticipantView | None:
+    def find(self, participant_id: str, *, keys: bool = True) -> ParticipantView | None:
+        """The participant, or None. With ``keys=False`` its keys are not read and
+        the view's ``keys`` is empty: for the status, role and license-type checks
+        of hot paths (issuing, sealing), where reading every key cost more than the
+        rest of the check."""
+        if not keys:
+            return self._find_without_keys(participant_id)
         with self._db.session() as s:
             p = self._query(s).where(Participant.id == participant_id)
             found = s.scalars(p).first()
             return _view(found) if found else None
+
+    def _find_without_keys(self, participant_id: str) -> ParticipantView | None:
+        """:meth:`find` with ``keys=False``: three prebuilt Core reads, no ORM."""
+        db = self._db
+        args = {"pid": participant_id}
+        with db.connection() as c:
+            row = c.execute(db.statement(_participant_row), args).first()
+            if row is None:
+                return None
+            roles = sorted(c.execute(db.statement(_participant_roles), args).scalars())
+            types = sorted(c.execute(db.statement(_participant_types), args).scalars())
+        return ParticipantView(
+            id=row.id,
+            name_zh=row.name_zh,
+            name_en=row.name_en,
+            level=row.level,
+            division=row.division,
+            uscc=row.uscc,
+            uscc_is_demo=row.uscc_is_demo,
+            parent_id=row.parent_id,
+            status=Status(row.status),
+            status_list_uri=row.status_list_uri,
+            roles=tuple(roles),
+            license_types=tuple(types),
+            keys=(),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     def list(
         self, *, status: Status | str | None = None, role: Role | str | None = None

@@ -202,3 +202,27 @@ def test_registry_and_key_changes_reach_the_transparency_log(hub):
     last = hub.registry.events("x")[0]
     assert last.log_index == 2
     assert hub.log.entries(2, 3)[0].data["actor"] == "admin:b"
+
+
+def test_find_without_keys_is_find_with_its_keys_left_out(hub) -> None:
+    """The hot-path read (three Core statements) gives the same view as the ORM
+    read, keys excepted; an unknown participant is None on both."""
+    import dataclasses
+
+    hub.registry.seed(seed_participants())
+    hub.registry.register_key(
+        "zj",
+        purpose="license",
+        algorithm="SM2",
+        actor="admin",
+        public_key_pem=generate_private_key("sm2").public_key().pem(),
+    )
+    assert hub.registry.find("zj").keys  # so that leaving keys out is seen
+    for view in hub.registry.list():
+        full = hub.registry.find(view.id)
+        light = hub.registry.find(view.id, keys=False)
+        assert full is not None and light is not None
+        assert light.keys == ()
+        assert dataclasses.replace(full, keys=()) == light
+    assert hub.registry.find("no-such-participant", keys=False) is None
+    assert hub.registry.find("no-such-participant") is None

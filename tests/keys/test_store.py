@@ -169,3 +169,24 @@ def test_records_in_database(hub):
     with hub.db.session() as s:
         rows = s.scalars(select(KeyRecord)).all()
     assert [r.state for r in rows] == ["active"]
+
+
+def test_a_key_retired_elsewhere_stops_signing_at_once(hub):
+    """The signer is cached per process, its key's state is not: another process
+    (another KeyStore on the same database) retiring the key stops this one's very
+    next signature, and purpose is still checked on the cached path."""
+    from keys import KeyStore, SoftwareCustody
+
+    info = hub.keys.generate(KeyPurpose.LICENSE, "SM2", owner="license-issuer:mps")
+    first = hub.keys.signer_for(info.kid, KeyPurpose.LICENSE)
+    assert hub.keys.signer_for(info.kid, KeyPurpose.LICENSE) is first  # cached
+    with pytest.raises(KeyPurposeError):
+        hub.keys.signer_for(info.kid, KeyPurpose.SEAL)
+    other = KeyStore(hub.db, software=SoftwareCustody(hub.master_key))
+    other.retire(info.kid)
+    with pytest.raises(KeyStateError):
+        hub.keys.signer_for(info.kid, KeyPurpose.LICENSE)
+    with hub.db.write() as s:  # gone altogether (as after a purge): not found, typed
+        s.delete(s.get(KeyRecord, info.kid))
+    with pytest.raises(KeyNotFound):
+        hub.keys.signer_for(info.kid, KeyPurpose.LICENSE)
