@@ -168,3 +168,5 @@ def test_bulk_import_from_csv(run, holder, tmp_path: Path) -> None:
     plain = run("license", "import", "--issuer", "samr", "--type", "business_license", str(path))
     assert plain.exit_code == 1 and "issued 2, failed 2" in plain.stdout
     assert "line 3: field_bad_uscc holder_code" in plain.stderr
+    assert "issuing" in plain.stderr  # the progress bar (its label when not a terminal)
+    assert "issuing" not in result.stderr  # hidden under --json

@@ -135,6 +135,42 @@ def test_issue_read_revoke_and_verify(api: Any) -> None:
         )
 
 
+def test_suspend_and_reinstate_through_the_api(api: Any) -> None:
+    """license:revoke suspends and reinstates; the published list follows each step
+    (at the short URI the credential names); an issuing-only token may not."""
+    hub, client, token = api
+    t = token()
+    r = client.post(f"{API}/licenses", json=body(generate_private_key("p256")), headers=bearer(t))
+    assert r.status_code == 201, r.data
+    lic = r.get_json()
+    uri, idx = lic["status_list"]["uri"], lic["status_list"]["idx"]
+    path = uri[uri.index("/sl/") :]
+
+    def published() -> int:
+        got = client.get(path)
+        assert got.status_code == 200
+        claims = cbor2.loads(decode_sign1(got.data).payload)
+        assert claims[2] == uri
+        return StatusList.decompress(claims[65533]["lst"], 2).get(idx)
+
+    assert published() == StatusType.VALID
+    issuing_only = token(scope="license:issue")
+    denied = client.post(f"{API}/licenses/{lic['id']}/suspend", headers=bearer(issuing_only))
+    assert denied.status_code == 403
+    r = client.post(
+        f"{API}/licenses/{lic['id']}/suspend", json={"reason": "暂扣"}, headers=bearer(t)
+    )
+    assert r.status_code == 200 and r.get_json()["status"] == "suspended"
+    assert published() == StatusType.SUSPENDED
+    r = client.post(f"{API}/licenses/{lic['id']}/reinstate", headers=bearer(t))
+    assert r.status_code == 200 and r.get_json()["status"] == "valid"
+    assert published() == StatusType.VALID
+    again = client.post(f"{API}/licenses/{lic['id']}/reinstate", headers=bearer(t))
+    assert again.status_code == 409 and again.get_json()["error"] == "invalid_transition"
+    actions = [e.action for e in hub.licenses.events(lic["id"])]
+    assert actions == ["license.issued", "license.suspended", "license.reinstated"]
+
+
 def test_object_level_authorisation(api: Any) -> None:
     hub, client, token = api
     key = generate_private_key("p256")

@@ -216,6 +216,11 @@ def test_lifecycle_and_status_list(world: Any) -> None:
         "license.reinstated",
     ]
     assert all(e.log_index is not None for e in world.licenses.events(b.id))
+    revoked = world.licenses.events(c.id)
+    assert [e.action for e in revoked] == ["license.issued", "license.revoked"]
+    for event in world.licenses.events(b.id) + revoked:  # each one a leaf of the log
+        leaf = world.log.entry(event.log_index)
+        assert leaf is not None and leaf.kind == event.action
 
 
 def test_a_settled_status_list_is_republished_with_zopfli(world: Any, clock: Any) -> None:
@@ -315,6 +320,51 @@ def test_concurrent_issuance_allocates_distinct_indexes(world: Any) -> None:
         )
     assert sorted(idx) == list(range(base, base + 200))
     assert counter == base + 200
+
+
+def _issue_in_a_worker_process(config: Any, subject: str, n: int) -> list[tuple[str, int]]:
+    """One worker process: its own Hub (own engine, own caches) on the shared database."""
+    from govtrust.hub import Hub
+
+    hub = Hub(config)
+    try:
+        jwk = generate_private_key("p256").public_key().jwk()
+        fields = example_fields(ID_CARD)
+        out = []
+        for _ in range(n):
+            view = hub.licenses.issue("mps", ID_CARD, subject, jwk, fields, actor="worker")
+            out.append((view.status_list_id, view.status_idx))
+        return out
+    finally:
+        hub.close()
+
+
+def test_issuance_from_several_worker_processes_allocates_distinct_indexes(
+    world: Any, config: Any
+) -> None:
+    """As under ``govtrust serve --workers N``: 3 processes × 20 issuances at once,
+    each process its own hub on the same database. Every index distinct and
+    gap-free; the list's counter equals the number issued."""
+    import multiprocessing
+
+    world.licenses.ensure_issuer_keys("mps")
+    with world.db.session() as s:
+        base = s.scalar(select(StatusListRecord.next_index).where(StatusListRecord.id == "mps.1"))
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(3) as pool:
+        parts = pool.starmap(_issue_in_a_worker_process, [(config, "p", 20)] * 3)
+    got = [pair for part in parts for pair in part]
+    assert {list_id for list_id, _ in got} == {"mps.1"}
+    assert sorted(idx for _, idx in got) == list(range(base, base + 60))
+    with world.db.session() as s:
+        stored = s.scalars(
+            select(LicenseRecord.status_idx).where(LicenseRecord.holder_subject == "p")
+        ).all()
+        counter = s.scalar(
+            select(StatusListRecord.next_index).where(StatusListRecord.id == "mps.1")
+        )
+    assert sorted(stored) == list(range(base, base + 60))
+    assert counter == base + 60
 
 
 def test_issuer_keys_are_in_the_signed_trust_list(world: Any) -> None:
