@@ -311,15 +311,21 @@ def test_concurrent_issuance_allocates_distinct_indexes(world: Any) -> None:
     for t in threads:
         t.join()
     assert errors == []
+    idx, counter = _stored_indexes(world, "c")
+    assert idx == list(range(base, base + 200))
+    assert counter == base + 200
+
+
+def _stored_indexes(world: Any, subject: str) -> tuple[list[int], int]:
+    """The sorted status indexes of ``subject``'s licenses and mps.1's counter."""
     with world.db.session() as s:
         idx = s.scalars(
-            select(LicenseRecord.status_idx).where(LicenseRecord.holder_subject == "c")
+            select(LicenseRecord.status_idx).where(LicenseRecord.holder_subject == subject)
         ).all()
         counter = s.scalar(
             select(StatusListRecord.next_index).where(StatusListRecord.id == "mps.1")
         )
-    assert sorted(idx) == list(range(base, base + 200))
-    assert counter == base + 200
+    return sorted(idx), int(counter or 0)
 
 
 def _issue_in_a_worker_process(config: Any, subject: str, n: int) -> list[tuple[str, int]]:
@@ -356,14 +362,8 @@ def test_issuance_from_several_worker_processes_allocates_distinct_indexes(
     got = [pair for part in parts for pair in part]
     assert {list_id for list_id, _ in got} == {"mps.1"}
     assert sorted(idx for _, idx in got) == list(range(base, base + 60))
-    with world.db.session() as s:
-        stored = s.scalars(
-            select(LicenseRecord.status_idx).where(LicenseRecord.holder_subject == "p")
-        ).all()
-        counter = s.scalar(
-            select(StatusListRecord.next_index).where(StatusListRecord.id == "mps.1")
-        )
-    assert sorted(stored) == list(range(base, base + 60))
+    stored, counter = _stored_indexes(world, "p")
+    assert stored == list(range(base, base + 60))
     assert counter == base + 60
 
 
