@@ -250,6 +250,16 @@ def license_verify(ctx: click.Context, qr_text: str, as_json: bool) -> None:
             sys.exit(EXIT_INVALID)
         fail(str(exc), code, EXIT_INVALID)
         return
+    # As the counter verifier: the issuer must (still) be authorised for the type.
+    issuer = hub.registry.find(result.issuer, keys=False)
+    if issuer is None or result.type_code not in issuer.license_types:
+        code = "issuer_not_authorized_for_type"
+        message = f"{result.issuer} may not issue license type {result.type_code}"
+        if as_json:
+            echo_json({"verdict": "INVALID", "reason": code, "message": message})
+            sys.exit(EXIT_INVALID)
+        fail(message, code, EXIT_INVALID)
+        return
     out = {
         "verdict": "VALID",
         "issuer": result.issuer,

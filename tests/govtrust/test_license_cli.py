@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from govtrust.cli import cli
+from govtrust.hub import Hub
 from license_wallet.types import license_type
 from trust.crypto import generate_private_key
 
@@ -47,7 +48,7 @@ def test_types_lists_catalogue_and_issuers(run) -> None:
     assert len(plain) == 6 and plain[0].split("\t")[1] == "居民身份证"
 
 
-def test_issue_present_verify_revoke(run, holder, tmp_path: Path) -> None:
+def test_issue_present_verify_revoke(run, holder, tmp_path: Path, config) -> None:
     private, public = holder
     fields = [
         "holder_name=张晓明",
@@ -104,6 +105,24 @@ def test_issue_present_verify_revoke(run, holder, tmp_path: Path) -> None:
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["reason"] == "license_suspended"
     assert run("license", "reinstate", lic["id"]).exit_code == 0
+    # The issuer's authorisation for the type withdrawn: both commands refuse it.
+    hub = Hub(config)
+    try:
+        hub.registry.revoke_license_type("mps", out["type_code"], actor="test")
+    finally:
+        hub.close()
+    refused = run("license", "verify", qr, "--json")
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["reason"] == "issuer_not_authorized_for_type"
+    counter = run("verify", "--text", qr, "--json")
+    assert counter.exit_code == 1
+    assert json.loads(counter.stdout)["reasons"] == ["issuer_not_authorized_for_type"]
+    hub = Hub(config)
+    try:
+        hub.registry.grant_license_type("mps", out["type_code"], actor="test")
+    finally:
+        hub.close()
+    assert run("license", "verify", qr, "--json").exit_code == 0
     assert run("license", "revoke", lic["id"], "--reason", "test").exit_code == 0
     refused = run("license", "verify", qr, "--json")
     assert json.loads(refused.stdout)["reason"] == "license_revoked"
