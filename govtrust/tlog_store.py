@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -87,6 +87,31 @@ _PLACEHOLDER: Final = bytes(HASH_SIZE)
 
 _leaves: Table = LogLeaf.__table__  # type: ignore[assignment]
 _nodes: Table = LogNode.__table__  # type: ignore[assignment]
+_head: Table = LogHead.__table__  # type: ignore[assignment]
+
+
+def _select_head_for_update(_db: Database) -> Any:
+    return (
+        select(_head.c.size, _head.c.root)
+        .where(_head.c.id == bindparam("head_id"))
+        .with_for_update()
+    )
+
+
+def _insert_leaves(_db: Database) -> Any:
+    return insert(_leaves)
+
+
+def _insert_nodes(_db: Database) -> Any:
+    return insert(_nodes)
+
+
+def _update_head(_db: Database) -> Any:
+    return (
+        update(_head)
+        .where(_head.c.id == bindparam("head_id"))
+        .values(size=bindparam("new_size"), root=bindparam("new_root"))
+    )
 
 
 class LogRangeError(LogError):
@@ -302,8 +327,9 @@ class TransparencyLog:
         encoded = [(kind, encode_leaf(kind, data)) for kind, data in events]
         if not encoded:
             return []
-        head = self._lock_head(session)
-        found = _Nodes.fetch(session, _frontier_keys(head.size))
+        conn = session.connection()
+        head = self._lock_head(conn)
+        found = _Nodes.fetch(conn, _frontier_keys(head.size))
         frontier = Frontier.load(head.size, _Nodes.lookup(found))
         if frontier.root() != head.root:
             # Stored subtrees and head disagree: refuse to build on a damaged tree.
@@ -321,25 +347,29 @@ class TransparencyLog:
             node_rows.extend({"level": lv, "idx": i, "hash": nh} for lv, i, nh in created[1:])
         if frontier.size - 1 > MAX_INDEX:
             raise LogError("the log is full")
-        session.execute(insert(_leaves), leaf_rows)
+        # Prebuilt Core statements (Database.statement): the ORM's per-call statement
+        # construction cost more than these few indexed writes.
+        conn.execute(self._db.statement(_insert_leaves), leaf_rows)
         if node_rows:
-            session.execute(insert(_nodes), node_rows)
-        session.execute(
-            update(LogHead)
-            .where(LogHead.id == _HEAD_ID)
-            .values(size=frontier.size, root=frontier.root())
+            conn.execute(self._db.statement(_insert_nodes), node_rows)
+        conn.execute(
+            self._db.statement(_update_head),
+            {"head_id": _HEAD_ID, "new_size": frontier.size, "new_root": frontier.root()},
         )
         return [row["idx"] for row in leaf_rows]
 
-    def _lock_head(self, session: Session) -> Head:
-        stmt = select(LogHead.size, LogHead.root).where(LogHead.id == _HEAD_ID).with_for_update()
-        row = session.execute(stmt).first()
+    def _lock_head(self, conn: Connection) -> Head:
+        row = conn.execute(
+            self._db.statement(_select_head_for_update), {"head_id": _HEAD_ID}
+        ).first()
         if row is None:
             # Migrations create the row; this covers a schema made another way.
             values = {"id": _HEAD_ID, "size": 0, "root": EMPTY_ROOT}
-            ins = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            session.execute(ins(LogHead).values(**values).on_conflict_do_nothing())
-            row = session.execute(stmt).one()
+            ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(ins(LogHead).values(**values).on_conflict_do_nothing())
+            row = conn.execute(
+                self._db.statement(_select_head_for_update), {"head_id": _HEAD_ID}
+            ).one()
         return Head(int(row.size), bytes(row.root))
 
     # ------------------------------------------------------------------ reading

@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from sqlalchemy import select
 
-from govtrust.db import Database, utcnow
+from govtrust.db import Database, insert_now, utcnow
 from govtrust.events import EventLog, NullEventLog
 from trust.cms import sign_detached
 from trust.errors import TrustError
@@ -373,7 +373,8 @@ class SealingService:
                     "at": now.isoformat(),
                 },
             )
-            s.add(
+            insert_now(
+                s,
                 SealOperation(
                     id=op_id,
                     seal_id=seal.id,
@@ -387,7 +388,7 @@ class SealingService:
                     result=data,
                     created_at=now,
                     log_index=index if index >= 0 else None,
-                )
+                ),
             )
         return SealResult(
             operation_id=op_id,

@@ -231,6 +231,22 @@ def test_tampering_with_the_seal(pki):
 # --------------------------------------------------------------------------- signatures
 
 
+def test_sign_digest_refuses_a_signature_that_does_not_verify(pki):
+    """A fault while signing (here: a signer that signs other bytes) never leaves
+    sign_digest: the self-check verifies the new signature."""
+    seal = new_seal(pki)
+
+    class Faulty:
+        algorithm = pki.holder_key.signer("SM2").algorithm
+        public_key = pki.holder.public_key
+
+        def sign(self, data: bytes) -> bytes:
+            return pki.holder_key.sign("SM2", data + b"!")
+
+    refused("self_check_failed", sign_digest, **sign_kwargs(pki, seal, signer=Faulty()))
+    assert parse_signature(new_signature(pki, seal)).data_hash == DOC_HASH
+
+
 def test_sign_digest_round_trip(pki):
     seal = new_seal(pki)
     der = new_signature(pki, seal)
