@@ -110,7 +110,8 @@ def _login(app: Any, seed: _servers.Seed, i: int) -> None:
     tok = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     action = re.search(r'<form method="post" action="([^"]+)"', page).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
     r = c.post(action, data={"csrf_token": tok, "username": user, "password": password})
-    r = c.get(r.headers["Location"])
+    while not r.headers["Location"].startswith(_servers.REDIRECT_URI):  # on the hub: follow
+        r = c.get(r.headers["Location"])
     code = parse_qs(urlsplit(r.headers["Location"]).query)["code"][0]
     r = c.post(
         "/idp/token",

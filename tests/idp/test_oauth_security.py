@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
@@ -710,10 +710,40 @@ def test_login_failures_look_the_same(h: Any, live: Any) -> None:
 
 
 def test_login_posts_answer_303(h: Any, live: Any) -> None:
+    """The sign-in POST continues the authorization request in the same exchange:
+    a 303 to the consent page (rp-rs256 is not first-party), or, once the user has
+    consented (earlier tests of this module may have), straight to the client;
+    with the new session cookie; no detour through /idp/authorize?resume=."""
     page = _login_page(h, live)
     response = _post_login(h, page, h.USERNAME, h.PASSWORD)
     assert response.status_code == 303
-    assert urlsplit(response.headers["Location"]).path == "/idp/authorize"
+    location = response.headers["Location"]
+    assert urlsplit(location).path == "/idp/consent" or location.startswith(
+        live.redirect_uri("rp-rs256") + "?"
+    ), location
+    assert "gt_sso" in response.cookies
+
+
+def test_login_post_returns_the_code_when_nothing_else_is_asked(h: Any, live: Any) -> None:
+    """With consent already given, the sign-in POST itself answers with the redirect
+    to the client: code, state and iss (RFC 9207), as /idp/authorize would."""
+    url = h.authorize_url(live, "rp-rs256", challenge=h.pkce()[1])
+    h.drive(url)  # signs in and consents once
+    sess = requests.Session()
+    state = "after-login-state"
+    page = sess.get(
+        h.authorize_url(live, "rp-rs256", challenge=h.pkce()[1], state=state),
+        allow_redirects=True,
+        timeout=TIMEOUT,
+    )
+    assert urlsplit(page.url).path == "/idp/login", page.url
+    page.session = sess  # type: ignore[attr-defined]
+    response = _post_login(h, page, h.USERNAME, h.PASSWORD)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    params = dict(parse_qsl(urlsplit(location).query))
+    assert location.startswith(live.redirect_uri("rp-rs256") + "?"), location
+    assert params["state"] == state and params["iss"] == live.idp.issuer and params["code"]
 
 
 def test_security_headers_on_login_page(h: Any, live: Any) -> None:
