@@ -128,7 +128,17 @@ class WriterGate:
         # description (flock would then count the parent's hold as the child's).
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._fd = None
+        fd, self._fd = self._fd, None
+        if fd is not None and self._pid != os.getpid():
+            os.close(fd)  # the child's copy; the parent's stays open and keeps its lock
+
+    def __del__(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None and self._pid == os.getpid():
+            try:
+                os.close(fd)
+            except OSError:  # pragma: no cover - already closed at interpreter exit
+                pass
 
     def _file(self) -> int:
         if self._fd is None or self._pid != os.getpid():
@@ -153,6 +163,8 @@ class WriterGate:
 
 
 _GATES: weakref.WeakSet[WriterGate] = weakref.WeakSet()
+_GATES_BY_PATH: weakref.WeakValueDictionary[str, WriterGate] = weakref.WeakValueDictionary()
+_GATES_LOCK = threading.Lock()
 
 
 def _reset_gates_in_child() -> None:
@@ -170,7 +182,12 @@ def _writer_gate(engine: Engine) -> WriterGate | None:
     database = engine.url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
-    return WriterGate(os.path.abspath(database) + "-writers.lock")
+    path = os.path.abspath(database) + "-writers.lock"
+    with _GATES_LOCK:  # one gate per file and process, shared by its Database objects
+        gate = _GATES_BY_PATH.get(path)
+        if gate is None:
+            gate = _GATES_BY_PATH[path] = WriterGate(path)
+        return gate
 
 
 class Database:

@@ -44,6 +44,14 @@ def test_lock_file_beside_the_database(tmp_path: Path) -> None:
     db.dispose()
 
 
+def test_one_gate_per_file_and_process(tmp_path: Path) -> None:
+    """Database objects on one file share a gate (and its one open lock file)."""
+    a = Database(f"sqlite:///{tmp_path / 'same.sqlite'}")
+    b = Database(f"sqlite:///{tmp_path}/../{tmp_path.name}/same.sqlite")
+    other = Database(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    assert a._gate is not None and a._gate is b._gate and other._gate is not a._gate
+
+
 def test_threads_and_processes_lose_no_update(tmp_path: Path) -> None:
     """Read-modify-write under db.write() from 4 threads here and 2 other processes:
     every increment lands."""
@@ -180,3 +188,21 @@ def test_a_forked_child_has_its_own_gate(tmp_path: Path) -> None:
     assert answer == b"blocked", answer
     assert time.monotonic() - started < 10
     db.dispose()
+
+
+def test_lock_files_are_closed_with_their_databases(tmp_path: Path) -> None:
+    import gc
+
+    def open_lock_files() -> int:
+        return sum(
+            1
+            for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(tmp_path))
+        )
+
+    for i in range(20):
+        db = _counter_db(tmp_path / f"db{i}.sqlite")
+        db.dispose()
+        del db
+    gc.collect()
+    assert open_lock_files() == 0
