@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from govtrust.db import Database, utcnow
@@ -180,11 +180,15 @@ class SealRegistry:
     # ------------------------------------------------------------------ queries
 
     def get(self, seal_id: str) -> SealView:
-        with self._db.session() as s:
-            row = s.get(SealRecord, seal_id) if isinstance(seal_id, str) else None
-            if row is None:
-                raise SealError(f"no seal {seal_id!r}", code="seal_unknown")
-            return self._view(row)
+        """The seal (read on every sealing call, so a prebuilt Core statement)."""
+        if not isinstance(seal_id, str):
+            raise SealError(f"no seal {seal_id!r}", code="seal_unknown")
+        db = self._db
+        with db.connection() as conn:
+            row = conn.execute(db.statement(_seal_by_id), {"seal_id": seal_id}).first()
+        if row is None:
+            raise SealError(f"no seal {seal_id!r}", code="seal_unknown")
+        return self._view(row)
 
     def list(self, *, holder_id: str | None = None) -> _SealList:
         with self._db.session() as s:
@@ -468,7 +472,8 @@ class SealRegistry:
             )
         return self._keys.signer_for(kid, KeyPurpose.SEAL), cert
 
-    def _view(self, row: SealRecord) -> SealView:
+    def _view(self, row: Any) -> SealView:
+        """The view of a SealRecord (or a Core row with its columns)."""
         status = SealStatus(row.status)
         if status in (SealStatus.ACTIVE, SealStatus.SUSPENDED, SealStatus.APPROVED) and (
             row.valid_to <= self._clock()
@@ -492,6 +497,11 @@ class SealRegistry:
             status=status,
             created_at=row.created_at,
         )
+
+
+def _seal_by_id(_db: Database) -> Any:
+    table = SealRecord.__table__
+    return select(*table.c).where(table.c.id == bindparam("seal_id"))
 
 
 def _seal_label(kind: SealKind, name: str) -> str:

@@ -78,13 +78,19 @@ def _seed(env: dict[str, str], seals: dict[str, Any], clients: int) -> dict[str,
                 replace=True,
             )
         rsa = hub.seals.get(by_alg["RS256"])
-        _, cert, chain = hub.seals.signer(rsa)
+        signer, cert, chain = hub.seals.signer(rsa)
         rsa_seal = {
             "name": rsa.name,
             "width_mm": rsa.width_mm,
             "image_png": rsa.image_png,
             "key_bits": cert.public_key.native.key_size,
             "chain_length": len(chain),
+            # The peer signs with the very material the hub's worker uses: the seal's
+            # key, certificate and chain, and the hub's ES256 time-stamping authority.
+            "signer": signer,
+            "certificate": cert,
+            "chain": chain,
+            "tsa": hub.tsa("ES256"),
         }
         roots, cas = tuple(hub.pki.roots()), tuple(hub.pki.cas())
         # The first create_app() writes <data dir>/flask-secret: once, before two workers boot.

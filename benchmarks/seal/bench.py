@@ -15,7 +15,6 @@ import statistics
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,7 +28,7 @@ KINDS: Final = ("ses", "pdf")
 TARGETS: Final = {"ses": 0.5, "pdf": 0.8}
 PEER_NAMES: Final = {
     "ses": "raw SM2 sign (trust.crypto Signer.sign, 32 bytes)",
-    "pdf": "pyHanko in-process (seal_service.pades.seal_pdf, RSA, B-T, in-process ES256 TSA)",
+    "pdf": "pyHanko in-process (seal_service.pades.seal_pdf, the hub's RSA seal, B-T, hub ES256 TSA)",
 }
 API_NAMES: Final = {
     "ses": "API: detached SES, JSON hash mode (SM2 seal)",
@@ -106,71 +105,22 @@ def sm2_peer() -> Callable[[], bytes]:
 
 
 def pdf_peer(pdf: bytes, rsa_seal: dict[str, Any]) -> tuple[Callable[[], bytes], dict[str, Any]]:
-    """``seal_pdf`` in this process with an RSA key and certificate made here: a root and
-    an issuing CA of the same key size as the hub's seal, the chain embedded as the hub
-    embeds it, the hub seal's own image, size and name, level B-T with an ES256
-    RFC 3161 authority in the same process (as the hub's) — what the API's worker
-    calls, minus HTTP, authentication and the database."""
-    import secrets
-
+    """``seal_pdf`` in this process with what the hub's worker uses for the same
+    request: the RSA seal's own key, certificate and chain (as the hub embeds it),
+    its image, size and name, level B-T with the hub's own ES256 RFC 3161
+    authority — the API's work minus HTTP, authentication and the database."""
     from seal_service.pades import seal_pdf
-    from seal_service.tsa import TimeStampAuthority
     from seal_service.tsa_pyhanko import InProcessTimeStamper
-    from trust.crypto import generate_private_key
-    from trust.pki import issue_ca, issue_end_entity, issue_root
 
-    bits = int(rsa_seal["key_bits"])
-    t0 = datetime.now(UTC) - timedelta(days=1)
-    t1 = t0 + timedelta(days=3650)
-    root_key = generate_private_key("rsa", rsa_bits=bits)
-    root_signer = root_key.signer("RS256")
-    root = issue_root(root_signer, "CN=Bench Root,O=GovTrust,C=CN", not_before=t0, not_after=t1)
-    ca_key = generate_private_key("rsa", rsa_bits=bits)
-    ca = issue_ca(
-        root_signer,
-        root,
-        ca_key.public_key(),
-        "CN=Bench Seal CA,O=GovTrust,C=CN",
-        not_before=t0,
-        not_after=t1,
-    )
-    seal_key = generate_private_key("rsa", rsa_bits=bits)
-    cert = issue_end_entity(
-        ca_key.signer("RS256"),
-        ca,
-        seal_key.public_key(),
-        "CN=Bench 合同专用章,O=Bench,C=CN",
-        purpose="seal",
-        not_before=t0,
-        not_after=t1,
-    )
-    chain = (ca, root)[: int(rsa_seal["chain_length"])]
-    signer = seal_key.signer("RS256")
-    tsa_key = generate_private_key("p256")
-    tsa_cert = issue_end_entity(
-        ca_key.signer("RS256"),
-        ca,
-        tsa_key.public_key(),
-        "CN=Bench TSA,O=GovTrust,C=CN",
-        purpose="tsa",
-        not_before=t0,
-        not_after=t1,
-    )
-    authority = TimeStampAuthority(
-        tsa_key.signer("ES256"),
-        tsa_cert,
-        (ca,),
-        "1.2.3.4",
-        lambda: datetime.now(UTC),
-        lambda: secrets.randbits(120) | 1,
-    )
+    signer, certificate, chain = rsa_seal["signer"], rsa_seal["certificate"], rsa_seal["chain"]
+    authority = rsa_seal["tsa"]
     timestamper = InProcessTimeStamper(lambda: authority)
 
     def call() -> bytes:
         return seal_pdf(
             pdf,
             signer=signer,
-            certificate=cert,
+            certificate=certificate,
             chain=chain,
             seal_png=rsa_seal["image_png"],
             page=0,
@@ -182,7 +132,7 @@ def pdf_peer(pdf: bytes, rsa_seal: dict[str, Any]) -> tuple[Callable[[], bytes],
             name=rsa_seal["name"],
         )
 
-    return call, {"rsa_bits": bits, "chain_embedded": len(chain)}
+    return call, {"rsa_bits": int(rsa_seal["key_bits"]), "chain_embedded": len(chain)}
 
 
 # --------------------------------------------------------------------------- checks
