@@ -22,7 +22,7 @@ from .._harness import format_table, host_info, loadavg, progress, time_loop
 from ..idp import _servers
 from ..idp._client import Http, Target, client_credentials, keyset
 from . import _server
-from ._load import SealLoadSpec, run_load, sign_once
+from ._load import CLIENTS_PER_THREAD, SealLoadSpec, run_load, sign_once
 
 KINDS: Final = ("ses", "pdf")
 TARGETS: Final = {"ses": 0.5, "pdf": 0.8}
@@ -185,7 +185,14 @@ def _api_slice(
     seal = hub.ses_seal if kind == "ses" else hub.pdf_seal
     specs = [
         SealLoadSpec(
-            kind, target, hub.clients[i * m.threads : (i + 1) * m.threads], seal, pdf, seconds
+            kind,
+            target,
+            hub.clients[
+                i * m.threads * CLIENTS_PER_THREAD : (i + 1) * m.threads * CLIENTS_PER_THREAD
+            ],
+            seal,
+            pdf,
+            seconds,
         )
         for i in range(m.processes)
     ]
@@ -278,13 +285,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mode = _mode(args)
     ncpu = os.cpu_count() or 1
     pdf = make_pdf()
-    nclients = mode.processes * mode.threads
+    nclients = mode.processes * mode.threads * CLIENTS_PER_THREAD
     result: dict[str, Any] = {
         "config": {
             **asdict(mode),
             "quick": bool(getattr(args, "quick", False)),
             "clock": "wall for API rates, process CPU for the in-process peers",
-            "concurrency": nclients,
+            "concurrency": mode.processes * mode.threads,
+            "machine_clients": nclients,
             "workers": _server.WORKERS,
             "pdf_bytes": len(pdf),
             "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
@@ -389,7 +397,8 @@ def render(result: dict[str, Any]) -> str:
         f"({host['cpu_model']}), loadavg {host['loadavg_start']} -> {result.get('loadavg_end')}",
         f"  server: {result['server']['description']}",
         f"  load: {cfg['processes']} processes x {cfg['threads']} threads "
-        f"({cfg['concurrency']} in flight, one machine client and one token each), "
+        f"({cfg['concurrency']} in flight; {cfg.get('machine_clients', cfg['concurrency'])} "
+        "machine clients, each thread taking its clients' tokens in turn), "
         f"{cfg['repetitions']} repetitions x {cfg['api_seconds']:g} s API / "
         f"{cfg['peer_seconds']:g} CPU-s peer, interleaved"
         + ("; QUICK: figures mean nothing" if cfg["quick"] else ""),
