@@ -291,7 +291,8 @@ class _PyHankoSignerBridge(pdf_signers.Signer):
             )
         super().__init__(
             signing_cert=certificate,
-            cert_registry=SimpleCertificateStore.from_certs([certificate, *chain]),
+            # pyHanko adds signing_cert itself; listing it here too embedded it twice.
+            cert_registry=SimpleCertificateStore.from_certs(list(chain)),
             signature_mechanism=asn1_algos.SignedDigestAlgorithm({"algorithm": mechanism}),
             prefer_pss=False,
         )

@@ -252,6 +252,12 @@ def test_seal_under_an_intermediate_ca(pki, level):
     report = only(verify_pdf(sealed, trust_roots=[pki.root]))
     assert report.indication is Indication.PASSED, report.checks
     assert report.signer_subject == str(cert.subject)
+    # Each certificate travels once: the seal's own and the CA's.
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    embedded = PdfFileReader(io.BytesIO(sealed)).embedded_signatures[0].signed_data
+    ders = [c.chosen.dump() for c in embedded["certificates"]]
+    assert sorted(ders) == sorted([cert.der, ca.der])
     # Without the CA certificate in the CMS no path can be built.
     bare = seal(pki, level=level, signer=key.signer("RS256"), certificate=cert, chain=[])
     report = only(verify_pdf(bare, trust_roots=[pki.root]))
