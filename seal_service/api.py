@@ -71,6 +71,8 @@ _STATUS_FOR_CODE: Final = {
     "seal_applied": 409,
     "seal_approved": 409,
 }
+# The hub's side failed (the seal key's HSM, the time-stamping authority): retry later.
+_UNAVAILABLE: Final = frozenset({"signer_failed", "tsa_unavailable"})
 
 
 def _hub() -> Any:
@@ -200,6 +202,8 @@ def sign(seal_id: str) -> Response:
     except SealError as exc:
         return _error(exc.code, exc.message, _STATUS_FOR_CODE.get(exc.code, 400))
     except TrustError as exc:  # the document itself (OFD/PDF/ASN.1) is unusable
+        if exc.code in _UNAVAILABLE:  # our key or TSA, not the caller's request
+            return _error(exc.code, exc.message, 503)
         return _error(exc.code, exc.message, 422 if exc.code.startswith("seal") else 400)
     response = Response(result.data, mimetype=result.media_type)
     response.headers["Seal-Operation"] = result.operation_id
@@ -338,6 +342,11 @@ def openapi(base_url: str) -> dict[str, Any]:
             (413, "body too large"),
             (422, "Idempotency-Key reused for another request"),
             (429, "rate limit; see Retry-After"),
+            (
+                503,
+                "the hub's seal key or time-stamping authority failed "
+                "(signer_failed, tsa_unavailable); nothing was recorded, retry later",
+            ),
         )
     }
     seal_id = {"name": "seal_id", "in": "path", "required": True, "schema": {"type": "string"}}

@@ -65,6 +65,7 @@ from pyhanko.sign.ades.report import AdESIndeterminate, AdESStatus, AdESSubIndic
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation import pdf_embedded
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
@@ -89,6 +90,7 @@ __all__ = [
     "PadesSealError",
     "PdfSignatureReport",
     "seal_pdf",
+    "seal_stamp_style",
     "async_seal_pdf",
     "verify_pdf",
     "async_verify_pdf",
@@ -250,6 +252,22 @@ def _seal_image(seal_png: bytes) -> Any:
         ) from exc
 
 
+def seal_stamp_style(image: Any) -> StaticStampStyle:
+    """The visible seal: the decoded seal image (Pillow), centred, borderless and
+    opaque, filling the signature widget."""
+    width, height = image.size
+    return StaticStampStyle(
+        background=PdfImage(image, box=layout.BoxConstraints(width, height)),
+        background_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MID,
+            y_align=layout.AxisAlignment.ALIGN_MID,
+            margins=layout.Margins(),
+        ),
+        background_opacity=1.0,
+        border_width=0,
+    )
+
+
 def _existing_field_names(reader: PdfFileReader) -> set[str]:
     try:
         return {name for name, _, _ in pdf_fields.enumerate_sig_fields(reader)}
@@ -298,9 +316,9 @@ class _PyHankoSignerBridge(pdf_signers.Signer):
         )
         self._signer = signer
         if signer.algorithm.name == "RS256":
-            self._placeholder_size = signer.public_key.native.key_size // 8
+            self.signature_size = signer.public_key.native.key_size // 8
         else:
-            self._placeholder_size = 72  # the longest DER ECDSA P-256 signature
+            self.signature_size = 72  # the longest DER ECDSA P-256 signature
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
@@ -309,7 +327,7 @@ class _PyHankoSignerBridge(pdf_signers.Signer):
             raise SigningError(f"the seal key signs with SHA-256 only, not {digest_algorithm}")
         if dry_run:
             # Size estimation only: an HSM must not be asked for a throw-away signature.
-            return bytes(self._placeholder_size)
+            return bytes(self.signature_size)
         try:
             return self._signer.sign(data)
         except TrustError:
@@ -322,6 +340,38 @@ class _PyHankoSignerBridge(pdf_signers.Signer):
 
 
 # --------------------------------------------------------------------------- sealing
+
+
+async def _cms_size_bound(
+    bridge: _PyHankoSignerBridge,
+    certificate: asn1_x509.Certificate,
+    chain: Sequence[Certificate],
+    timestamper: TimeStamper | None,
+) -> int:
+    """An upper bound on the DER size of the CMS pyHanko will embed.
+
+    Reserving it up front spares pyHanko its size estimate, which builds a whole
+    throw-away CMS (a quarter to a third of the sealing time). Everything variable
+    is bounded by what we hold: the certificates that travel, the issuer name and
+    serial twice (``sid`` and signing-certificate-v2), the raw signature and, from
+    B-T on, the time-stamp token — sized by the stamper's dummy token, which pyHanko
+    caches per stamper and which differs from a real one only in its nonce, serial
+    and time (a few bytes). 2 KiB covers the fixed structure (algorithm identifiers,
+    the content-type and message-digest attributes, lengths).
+    """
+    tbs = certificate["tbs_certificate"]
+    issuer_serial = len(tbs["issuer"].dump()) + len(tbs["serial_number"].dump())
+    bound = (
+        len(certificate.dump())
+        + sum(len(c.der) for c in chain)
+        + 2 * issuer_serial
+        + bridge.signature_size
+        + 2048
+    )
+    if timestamper is not None:
+        token = await timestamper.async_dummy_response(_DIGEST)
+        bound += len(token.dump())
+    return bound
 
 
 async def async_seal_pdf(
@@ -383,15 +433,6 @@ async def async_seal_pdf(
     box = (round(x0, 2), round(y0, 2), round(x0 + side, 2), round(y0 + side, 2))
     field_name = _new_field_name(reader)
 
-    try:
-        writer = IncrementalPdfFileWriter(
-            io.BytesIO(data), prev=reader, strict=True, decode_limits=_DECODE_LIMITS
-        )
-    except Exception as exc:
-        raise PdfError(
-            f"PDF cannot be updated: {type(exc).__name__}", code="pdf_malformed"
-        ) from exc
-
     chain = tuple(chain)
     asn1_cert = _to_asn1(certificate)
     bridge = _PyHankoSignerBridge(signer, asn1_cert, [_to_asn1(c) for c in chain])
@@ -406,41 +447,54 @@ async def async_seal_pdf(
         validation_context=validation_context if level is PadesLevel.B_LT else None,
         use_pades_lta=False,
     )
-    image_width, image_height = image.size
-    stamp_style = StaticStampStyle(
-        background=PdfImage(image, box=layout.BoxConstraints(image_width, image_height)),
-        background_layout=layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(),
-        ),
-        background_opacity=1.0,
-        border_width=0,
+    stamp_style = seal_stamp_style(image)
+    new_field = pdf_fields.SigFieldSpec(
+        sig_field_name=field_name,
+        on_page=page,
+        box=box,  # type: ignore[arg-type]  # pyHanko accepts real numbers here
     )
-    pdf_signer = pdf_signers.PdfSigner(
-        meta,
-        signer=bridge,
-        timestamper=timestamper,
-        stamp_style=stamp_style,
-        new_field_spec=pdf_fields.SigFieldSpec(
-            sig_field_name=field_name,
-            on_page=page,
-            box=box,  # type: ignore[arg-type]  # pyHanko accepts real numbers here
-        ),
-    )
-    reserve: int | None = None
-    if level is PadesLevel.B_B:
-        # Without a TSA the CMS size is bounded by what we hold: reserving it up front
-        # spares pyHanko a dry-run CMS build (a third of the sealing time). Hex-encoded,
-        # hence ×2; the certificate is counted twice to cover its issuer name and serial
-        # in signing-certificate-v2; 2 KiB for the signed attributes and the signature.
-        cms_bound = 2 * len(certificate.der) + sum(len(c.der) for c in chain) + 2048
-        reserve = 2 * cms_bound
-    out = io.BytesIO()
+
+    async def attempt(prev: PdfFileReader, bytes_reserved: int | None) -> bytes:
+        try:
+            writer = IncrementalPdfFileWriter(
+                io.BytesIO(data), prev=prev, strict=True, decode_limits=_DECODE_LIMITS
+            )
+        except Exception as exc:
+            raise PdfError(
+                f"PDF cannot be updated: {type(exc).__name__}", code="pdf_malformed"
+            ) from exc
+        pdf_signer = pdf_signers.PdfSigner(
+            meta,
+            signer=bridge,
+            timestamper=timestamper,
+            stamp_style=stamp_style,
+            new_field_spec=new_field,
+        )
+        out = io.BytesIO()
+        await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=bytes_reserved)
+        return out.getvalue()
+
     try:
-        await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=reserve)
+        reserve = 2 * await _cms_size_bound(bridge, asn1_cert, chain, timestamper)
+    except TimestampRequestError as exc:
+        raise PadesSealError(
+            f"the time-stamping authority failed: {exc}", code="tsa_unavailable"
+        ) from exc
+    try:
+        try:
+            return await attempt(reader, reserve)
+        except SigningError as exc:
+            if "larger than expected" not in str(exc):
+                raise
+            # The bound fell short — a stamper whose tokens grew after its dummy was
+            # cached, say. Once more on a fresh reader, sized by pyHanko's estimate.
+            return await attempt(_open_reader(data), None)
     except TrustError:
         raise
+    except TimestampRequestError as exc:
+        raise PadesSealError(
+            f"the time-stamping authority failed: {exc}", code="tsa_unavailable"
+        ) from exc
     except SigningError as exc:
         raise PadesSealError(f"sealing refused: {exc}", code="pades_signing_failed") from exc
     except Exception as exc:
@@ -449,7 +503,6 @@ async def async_seal_pdf(
         raise PdfError(
             f"PDF cannot be sealed: {type(exc).__name__}: {exc}", code="pdf_malformed"
         ) from exc
-    return out.getvalue()
 
 
 def seal_pdf(

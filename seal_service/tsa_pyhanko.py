@@ -13,6 +13,7 @@ from typing import Any
 
 from asn1crypto import tsp
 from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 
 __all__ = ["InProcessTimeStamper"]
 
@@ -26,4 +27,11 @@ class InProcessTimeStamper(TimeStamper):  # type: ignore[misc]
         self._authority = authority
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
-        return tsp.TimeStampResp.load(self._authority().respond(req.dump()))
+        try:
+            return tsp.TimeStampResp.load(self._authority().respond(req.dump()))
+        except Exception as exc:
+            # pyHanko's own failure type, which the sealing code reports as
+            # ``tsa_unavailable`` (a key that cannot be loaded, an HSM gone).
+            raise TimestampRequestError(
+                f"the hub's time-stamping authority failed: {type(exc).__name__}"
+            ) from exc

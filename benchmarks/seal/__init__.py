@@ -22,15 +22,19 @@ before the clock starts and reuses it for every call, one call at a time.
    Target: API ops/s ÷ 2 workers ≥ 0.5 × the peer's signs per CPU-second.
 2. PDF seals/s: multipart upload of a 1-page PDF (~400 bytes) with
    ``format=pdf`` on the RSA seal (PAdES B-T: visible seal image and a
-   time-stamp from the hub's TSA). Peer: ``seal_service.pades.seal_pdf`` at
-   B-T in this process with what the hub's worker uses for that request: the
-   seal's own key, certificate and chain (read from the hub's key store and
-   PKI), the hub's ES256 time-stamping authority, and the seal's image, size
-   and name — the same pyHanko work on the same PDF, without HTTP,
-   authentication and the database. (Until stop 14 the peer made its own,
-   smaller certificates and TSA, which made its signing about 6 ms cheaper
-   than the hub's.) Target: API ops/s ÷ 2 workers ≥ 0.8 × the peer's seals
-   per CPU-second.
+   time-stamp from the hub's TSA). Peer (the target's): pyHanko's
+   ``PdfSigner`` called directly, with pyHanko's defaults (it sizes the
+   signature by building a throw-away CMS first), on the same PDF with what
+   the hub's worker uses for that request: the seal's own key, certificate and
+   chain (read from the hub's key store and PKI), the hub's ES256
+   time-stamping authority, and the seal's image, size and name. The image is
+   decoded once, not per call. Target: API ops/s ÷ 2 workers ≥ 0.8 × the
+   peer's seals per CPU-second. A second peer, without a target, is
+   ``seal_service.pades.seal_pdf`` itself — the API's own sealing call, which
+   reserves a computed bound instead of the dry run — so that the cost of the
+   service around its library stays visible. (Until stop 14 the only peer was
+   ``seal_pdf``; before that, a peer with its own smaller certificates and
+   TSA.)
 
 Both targets are also given per server CPU-second: the server's CPU time (user
 + system of the granian master and workers, from ``/proc``) per seal, which

@@ -28,7 +28,11 @@ KINDS: Final = ("ses", "pdf")
 TARGETS: Final = {"ses": 0.5, "pdf": 0.8}
 PEER_NAMES: Final = {
     "ses": "raw SM2 sign (trust.crypto Signer.sign, 32 bytes)",
-    "pdf": "pyHanko in-process (seal_service.pades.seal_pdf, the hub's RSA seal, B-T, hub ES256 TSA)",
+    "pdf": "pyHanko PdfSigner directly (its defaults; the hub's RSA seal, B-T, hub ES256 TSA)",
+}
+# A second in-process peer, without a target: the API's own sealing call.
+LIBRARY_NAMES: Final = {
+    "pdf": "seal_service.pades.seal_pdf in-process (the API's own sealing call)",
 }
 API_NAMES: Final = {
     "ses": "API: detached SES, JSON hash mode (SM2 seal)",
@@ -135,6 +139,58 @@ def pdf_peer(pdf: bytes, rsa_seal: dict[str, Any]) -> tuple[Callable[[], bytes],
     return call, {"rsa_bits": int(rsa_seal["key_bits"]), "chain_embedded": len(chain)}
 
 
+def pyhanko_peer(pdf: bytes, rsa_seal: dict[str, Any]) -> Callable[[], bytes]:
+    """pyHanko's ``PdfSigner`` called directly, as its documentation shows, with
+    pyHanko's defaults (the signature's size estimated by a dry-run CMS), on the
+    same PDF with the same material as the hub: the RSA seal's key (reached through
+    the same bridge as the hub's, so no key leaves the key store), certificate and
+    chain, the seal image as a static stamp at the same place and size, PAdES B-T
+    from the hub's ES256 authority. The image is decoded once, not per call, and
+    nothing is checked beyond what pyHanko checks: this peer is, if anything, given
+    the advantage."""
+    import io
+
+    from asn1crypto import x509 as asn1_x509
+    from PIL import Image
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    from seal_service.pades import _PyHankoSignerBridge, seal_stamp_style
+    from seal_service.tsa_pyhanko import InProcessTimeStamper
+
+    authority = rsa_seal["tsa"]
+    timestamper = InProcessTimeStamper(lambda: authority)
+    bridge = _PyHankoSignerBridge(
+        rsa_seal["signer"],
+        asn1_x509.Certificate.load(rsa_seal["certificate"].der),
+        [asn1_x509.Certificate.load(c.der) for c in rsa_seal["chain"]],
+    )
+    image = Image.open(io.BytesIO(rsa_seal["image_png"]))
+    image.load()
+    style = seal_stamp_style(image)  # the hub's stamp: the seal image filling the widget
+    side = rsa_seal["width_mm"] * MM
+    box = (20 * MM, 20 * MM, 20 * MM + side, 20 * MM + side)
+
+    def call() -> bytes:
+        pdf_signer = signers.PdfSigner(
+            signers.PdfSignatureMetadata(
+                field_name="Seal1",
+                md_algorithm="sha256",
+                subfilter=fields.SigSeedSubFilter.PADES,
+                name=rsa_seal["name"],
+            ),
+            signer=bridge,
+            timestamper=timestamper,
+            stamp_style=style,
+            new_field_spec=fields.SigFieldSpec(sig_field_name="Seal1", on_page=0, box=box),
+        )
+        out = io.BytesIO()
+        pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), output=out)
+        return out.getvalue()
+
+    return call
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -174,6 +230,24 @@ def functional_check(hub: _server.SealHub, target: Target, pdf: bytes) -> dict[s
             "indication": str(pdf_reports[0].indication),
         },
     }
+
+
+def peer_check(
+    hub: _server.SealHub,
+    pdf: bytes,
+    pyhanko_fn: Callable[[], bytes],
+    library_fn: Callable[[], bytes],
+) -> dict[str, str]:
+    """Each in-process peer's sealed PDF verifies (PASSED) against the hub's roots."""
+    from seal_service.pades import verify_pdf
+
+    out = {}
+    for name, fn in (("pyhanko", pyhanko_fn), ("seal_pdf", library_fn)):
+        reports = verify_pdf(fn(), trust_roots=hub.roots)
+        if len(reports) != 1 or reports[0].indication.name != "PASSED":
+            raise RuntimeError(f"the {name} peer's PDF does not verify: {reports}")
+        out[name] = str(reports[0].indication)
+    return out
 
 
 # --------------------------------------------------------------------------- measuring
@@ -324,19 +398,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 **hub.info,
                 "seals": {"ses": hub.ses_seal, "pdf": hub.pdf_seal},
             }
-            pdf_fn, pdf_info = pdf_peer(pdf, hub.rsa_seal)
+            library_fn, pdf_info = pdf_peer(pdf, hub.rsa_seal)
+            pyhanko_fn = pyhanko_peer(pdf, hub.rsa_seal)
             result["config"]["pdf_peer"] = pdf_info
             result["config"]["seal_width_mm"] = hub.rsa_seal["width_mm"]
             progress("seal: functional check")
             result["checks"] = functional_check(hub, target, pdf)
-            peers = {"ses": sm2, "pdf": pdf_fn}
+            result["checks"]["pdf_peers"] = peer_check(hub, pdf, pyhanko_fn, library_fn)
+            peers = {"ses": sm2, "pdf": pyhanko_fn}
+            libraries = {"pdf": library_fn}
             api: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
             peer: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
+            library: dict[str, list[dict[str, Any]]] = {k: [] for k in libraries}
             ctx = multiprocessing.get_context("spawn")
             with ctx.Pool(mode.processes) as pool:
-                for kind in KINDS:  # warm-up: both sides, every kind
+                for kind in KINDS:  # warm-up: every side, every kind
                     _api_slice(pool, hub, target, kind, pdf, mode.warmup_seconds, mode)
                     _peer_slice(peers[kind], mode.warmup_seconds)
+                    if kind in libraries:
+                        _peer_slice(libraries[kind], mode.warmup_seconds)
                 for rep in range(mode.repetitions):
                     for kind in KINDS:
                         progress(f"seal: rep {rep + 1}/{mode.repetitions} {kind}")
@@ -348,7 +428,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 )
                             else:
                                 peer[kind].append(_peer_slice(peers[kind], mode.peer_seconds))
+                                if kind in libraries:
+                                    library[kind].append(
+                                        _peer_slice(libraries[kind], mode.peer_seconds)
+                                    )
     result["kinds"] = {k: _summary(api[k], peer[k], ncpu) for k in KINDS}
+    for k, runs in library.items():
+        lib = _summary(api[k], runs, ncpu)
+        result["kinds"][k]["library"] = {"peer": lib["peer"], "ratios": lib["ratios"]}
     result["loadavg_end"] = loadavg()
     result["targets"] = _targets(result)
     return result
@@ -364,7 +451,7 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         r = result["kinds"][kind]["ratios"]
         goal = TARGETS[kind]
         what = "SES seals" if kind == "ses" else "PDF seals"
-        peer = "raw SM2 signs/s per core" if kind == "ses" else "pyHanko seals/s per core"
+        peer = "raw SM2 signs/s per core" if kind == "ses" else "pyHanko-direct seals/s per core"
         for key, label in (
             ("per_worker", f"API {what}/s per worker (ops/s / {_server.WORKERS})"),
             ("per_server_cpu_s", f"API {what} per server CPU-second"),
@@ -388,6 +475,21 @@ def _targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _f(value: float | None, spec: str = ",.1f") -> str:
     return "n/a" if value is None else format(value, spec)
+
+
+def _peer_row(label: str, p: dict[str, Any]) -> list[str]:
+    return [
+        label,
+        _f(p["rate_per_core"]),
+        f"{_f(p['rate_min'])}–{_f(p['rate_max'])}",
+        "(per core)",
+        _f(p["ms_cpu_per_op"], ".2f"),
+        _f(p["rate_per_core"]),
+        "",
+        "",
+        f"{_f(100 * (p['cpu_share'] or 0), '.0f')}",
+        "",
+    ]
 
 
 def render(result: dict[str, Any]) -> str:
@@ -426,20 +528,9 @@ def render(result: dict[str, Any]) -> str:
                 f"{a['errors']}/{a['rate_limited']}",
             ]
         )
-        rows.append(
-            [
-                "  peer: " + PEER_NAMES[kind],
-                _f(p["rate_per_core"]),
-                f"{_f(p['rate_min'])}–{_f(p['rate_max'])}",
-                "(per core)",
-                _f(p["ms_cpu_per_op"], ".2f"),
-                _f(p["rate_per_core"]),
-                "",
-                "",
-                f"{_f(100 * (p['cpu_share'] or 0), '.0f')}",
-                "",
-            ]
-        )
+        rows.append(_peer_row("  peer: " + PEER_NAMES[kind], p))
+        if "library" in k:
+            rows.append(_peer_row("  also: " + LIBRARY_NAMES[kind], k["library"]["peer"]))
     lines.append(
         format_table(
             [
@@ -476,6 +567,20 @@ def render(result: dict[str, Any]) -> str:
                     ("per_server_cpu_s", "API per server CPU-s / peer per CPU-s"),
                 )
                 if (r := result["kinds"][kind]["ratios"][key]) is not None
+            ]
+            + [
+                [
+                    f"{kind} {label}",
+                    _f(r["median"], ".2f"),
+                    f"{_f(r['min'], '.2f')}–{_f(r['max'], '.2f')}",
+                ]
+                for kind in KINDS
+                if "library" in result["kinds"][kind]
+                for key, label in (
+                    ("per_worker", "API per worker / seal_pdf per core (no target)"),
+                    ("per_server_cpu_s", "API per server CPU-s / seal_pdf per CPU-s"),
+                )
+                if (r := result["kinds"][kind]["library"]["ratios"][key]) is not None
             ],
         ),
         "",

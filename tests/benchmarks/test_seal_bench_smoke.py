@@ -34,6 +34,7 @@ def test_seal_benchmark_quick_mode() -> None:
     assert checks["pdf"]["indication"].endswith("PASSED")
     assert checks["pdf"]["bytes_out"] > checks["pdf"]["bytes_in"]
     assert checks["pdf"]["log_index"] > checks["ses"]["log_index"] >= 0
+    assert checks["pdf_peers"] == {"pyhanko": "PASSED", "seal_pdf": "PASSED"}
 
     for kind in ("ses", "pdf"):
         k = result["kinds"][kind]
@@ -48,6 +49,11 @@ def test_seal_benchmark_quick_mode() -> None:
         for basis in ("per_worker", "per_server_cpu_s"):
             assert k["ratios"][basis]["median"] > 0, (kind, basis)
 
+    library = result["kinds"]["pdf"]["library"]
+    assert library["peer"]["calls"] > 0 and library["peer"]["rate_per_core"] > 0
+    assert library["ratios"]["per_worker"]["median"] > 0
+    assert "library" not in result["kinds"]["ses"]
+
     targets = result["targets"]
     assert len(targets) == 4
     assert {(t["kind"], t["basis"]) for t in targets} == {
@@ -57,4 +63,5 @@ def test_seal_benchmark_quick_mode() -> None:
     assert {t["goal"] for t in targets if t["kind"] == "ses"} == {0.5}
     assert {t["goal"] for t in targets if t["kind"] == "pdf"} == {0.8}
     table = render(result)
-    assert "raw SM2 sign" in table and "pyHanko" in table and "status" in table
+    assert "raw SM2 sign" in table and "pyHanko PdfSigner directly" in table
+    assert "seal_pdf in-process" in table and "status" in table

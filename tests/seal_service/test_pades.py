@@ -27,6 +27,7 @@ from PIL import Image, ImageDraw
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation.pdf_embedded import extract_contents
 from pyhanko_certvalidator import ValidationContext
@@ -35,10 +36,12 @@ from seal_service.pades import (
     PadesSealError,
     PdfError,
     PdfSignatureReport,
+    _PyHankoSignerBridge,
     seal_pdf,
     verify_pdf,
 )
 from seal_service.report import CheckStatus, Indication, SubIndication
+from seal_service.tsa_pyhanko import InProcessTimeStamper
 from trust.crypto import PublicKey, Signer, generate_private_key
 from trust.errors import CertificateError
 from trust.pki import Certificate, issue_ca, issue_end_entity, issue_root
@@ -303,6 +306,72 @@ def test_signing_goes_through_our_signer_once(pki):
     # Independent check of the raw signature with our own verifier.
     value = sig.signer_info["signature"].native
     assert pki.ec_cert.public_key.verify("ES256", bytes(signed_attrs), value)
+
+
+@pytest.mark.parametrize("kind", ["ecdsa", "rsa"])
+@pytest.mark.parametrize("level", ["B-B", "B-T", "B-LT"])
+def test_space_is_reserved_without_a_dry_run(pki, kind, level, monkeypatch):
+    """The CMS size is bounded up front: pyHanko never builds a throw-away CMS (its
+    dry run asks the signer for a placeholder), and the bound is close, not lavish."""
+    calls: list[bool] = []
+    original = _PyHankoSignerBridge.async_sign_raw
+
+    async def spy(self, data, digest_algorithm, dry_run=False):
+        calls.append(dry_run)
+        return await original(self, data, digest_algorithm, dry_run)
+
+    monkeypatch.setattr(_PyHankoSignerBridge, "async_sign_raw", spy)
+    sealed = seal(pki, kind=kind, level=level)
+    assert calls == [False]
+    sig = embedded(sealed)
+    reserved = len(sig.pkcs7_content)  # the /Contents string, padding included
+    used = len(
+        asn1_cms.ContentInfo({"content_type": "signed_data", "content": sig.signed_data}).dump()
+    )
+    assert used <= reserved < used + 4096
+    assert only(verify_pdf(sealed, trust_roots=[pki.root])).indication is Indication.PASSED
+
+
+def test_a_bound_that_falls_short_is_retried_with_pyhankos_estimate(pki, monkeypatch):
+    """Should the computed bound ever be too small (a stamper's tokens grown since
+    its dummy was cached), the seal is made once more with pyHanko's own estimate
+    instead of failing the request."""
+    import seal_service.pades as pades
+
+    async def too_small(*args, **kwargs):
+        return 64
+
+    monkeypatch.setattr(pades, "_cms_size_bound", too_small)
+    signer = CountingSigner(pki.ec_key.signer("ES256"))
+    sealed = seal(pki, signer=signer, level="B-T")
+    assert len(signer.calls) == 2  # the first CMS did not fit; the second did
+    assert only(verify_pdf(sealed, trust_roots=[pki.root])).indication is Indication.PASSED
+    assert len(PdfFileReader(io.BytesIO(sealed)).embedded_signatures) == 1
+
+
+class FailingTimeStamper(DummyTimeStamper):
+    async def async_request_tsa_response(self, req):
+        raise TimestampRequestError("TSA unreachable")
+
+
+def test_tsa_failure_is_not_a_document_error(pki):
+    stamper = FailingTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(pki.tsa_cert.der),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(pki.tsa_key.pkcs8_der()),
+    )
+    with pytest.raises(PadesSealError) as info:
+        seal(pki, level="B-T", timestamper=stamper)
+    assert info.value.code == "tsa_unavailable"
+
+
+def test_in_process_tsa_failure_is_typed(pki):
+    def authority():
+        raise OSError("HSM session closed")
+
+    with pytest.raises(PadesSealError) as info:
+        seal(pki, level="B-T", timestamper=InProcessTimeStamper(authority))
+    assert info.value.code == "tsa_unavailable"
+    assert "OSError" in info.value.message
 
 
 class BrokenSigner(CountingSigner):

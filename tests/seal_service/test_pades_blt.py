@@ -155,6 +155,31 @@ def test_api_default_is_b_t_and_the_level_is_part_of_idempotency(api: Any) -> No
     assert other.status_code == 422
 
 
+def test_api_tsa_failure_is_503_and_records_nothing(api: Any) -> None:
+    """The hub's TSA failing is the hub's problem (503, retry), not a bad document;
+    nothing is logged as a seal use."""
+    from sqlalchemy import func, select
+
+    from seal_service.models import SealOperation
+    from seal_service.tsa_pyhanko import InProcessTimeStamper
+
+    hub, client, headers, seal = api
+
+    def authority() -> Any:
+        raise OSError("HSM session closed")
+
+    def operations() -> int:
+        with hub.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(SealOperation)) or 0)
+
+    before = operations()
+    hub.sealing._timestamper = InProcessTimeStamper(authority)
+    r = _sign(client, seal.id, headers)
+    assert r.status_code == 503, r.data
+    assert r.get_json()["error"] == "tsa_unavailable"
+    assert operations() == before
+
+
 @pytest.mark.parametrize("level", ["B-LTA", "B-B", "b-lt", "B-LT\x00", "x" * 300])
 def test_api_unknown_level_is_400(api: Any, level: str) -> None:
     hub, client, headers, seal = api

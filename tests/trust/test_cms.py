@@ -154,6 +154,46 @@ def test_algorithm_identifiers_written(pki: Pki) -> None:
     assert ci["content"]["encap_content_info"]["content"].native is None
 
 
+def test_signed_attributes_are_der_set_of(p256: Pki) -> None:
+    """The signed attributes are written as DER: asn1crypto's own re-encoding of
+    what we embedded (and signed) gives the same bytes, sorted SET OF included,
+    with extra attributes whose encodings sort before and after the standard ones."""
+    ess = bytes.fromhex("3009300730050403010203")  # SigningCertificateV2 {certs: [hash]}
+    der = cms.sign_encapsulated(
+        p256.signer(),
+        p256.leaf,
+        content=b"\x02\x01\x05",
+        content_type="1.2.840.113549.1.9.16.1.4",
+        signing_time=SIGNED_AT,
+        extra_signed_attributes=[
+            ("1.2.840.113549.1.9.16.2.47", ess),
+            ("0.9.2342.19200300.100.1.1", bytes.fromhex("0c0161")),
+        ],
+    )
+    si = asn1_cms.ContentInfo.load(der)["content"]["signer_infos"][0]
+    embedded = si["signed_attrs"].untag().dump()
+    assert embedded[0] == 0x31
+    reencoded = asn1_cms.CMSAttributes.load(embedded).dump(force=True)
+    assert embedded == reencoded
+    types = [a["type"].dotted for a in asn1_cms.CMSAttributes.load(embedded)]
+    assert types[0] == "0.9.2342.19200300.100.1.1" and len(types) == 5
+    result = cms.verify_encapsulated(der, content_types=["1.2.840.113549.1.9.16.1.4"])
+    assert result.verified is True and result.content == b"\x02\x01\x05"
+
+
+@pytest.mark.parametrize("value", [b"", b"\x04\x01", b"\x04\x00\x04\x00", "text"])
+def test_extra_attribute_value_must_be_one_tlv(p256: Pki, value: object) -> None:
+    with pytest.raises(cms.CmsError) as info:
+        cms.sign_detached(
+            p256.signer(),
+            p256.leaf,
+            content=CONTENT,
+            signing_time=SIGNED_AT,
+            extra_signed_attributes=[("1.2.840.113549.1.9.16.2.47", value)],  # type: ignore[list-item]
+        )
+    assert info.value.code == "invalid_argument"
+
+
 def test_path_validation_with_roots(pki: Pki) -> None:
     result = cms.verify_detached(sign(pki), content=CONTENT, roots=[pki.root], purpose="seal")
     assert result.path_validated is True
