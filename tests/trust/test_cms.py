@@ -401,6 +401,36 @@ def test_ber_indefinite_length_refused(p256: Pki) -> None:
     assert code_of(b"\x30\x83\x00" + der[2:]) == "not_der"
 
 
+def test_unsorted_signed_attributes_are_not_der(p256: Pki) -> None:
+    """[0] IMPLICIT hides the SET tag from the one-pass DER check: the signed
+    attributes' order is checked on its own."""
+    der = sign(p256)
+    ci = asn1_cms.ContentInfo.load(der)
+    si = ci["content"]["signer_infos"][0]
+    attrs = [bytes(a.dump()) for a in si["signed_attrs"]]
+    assert attrs == sorted(attrs) and len(attrs) == 3
+    body = b"".join([attrs[1], attrs[0], attrs[2]])
+    old = bytes(si["signed_attrs"].dump())
+    new = b"\xa0" + bytes([len(body)]) + body
+    assert len(new) == len(old) and der.count(old) == 1
+    assert code_of(der.replace(old, new)) == "not_der"
+
+
+def test_non_minimal_integer_inside_is_not_der(p256: Pki) -> None:
+    der = sign(p256)
+    ci = asn1_cms.ContentInfo.load(der)
+    version = bytes(ci["content"]["signer_infos"][0]["version"].dump())
+    assert version == b"\x02\x01\x01"
+    # The CMS version (3) is the first INTEGER; widen it to 2 octets, lengths fixed up.
+    sd_version = bytes(ci["content"]["version"].dump())
+    inner = bytes(ci["content"].contents).replace(sd_version, b"\x02\x02\x00" + sd_version[2:], 1)
+    content = b"\x30" + cms._length(len(inner)) + inner
+    explicit = b"\xa0" + cms._length(len(content)) + content
+    oid = bytes(ci["content_type"].dump())
+    outer = b"\x30" + cms._length(len(oid) + len(explicit)) + oid + explicit
+    assert code_of(outer) == "not_der"
+
+
 def test_detached_means_detached(p256: Pki) -> None:
     attached = cms.sign_encapsulated(
         p256.signer(), p256.leaf, content=CONTENT, content_type=cms.ID_DATA, signing_time=SIGNED_AT
